@@ -1,0 +1,165 @@
+"""Authentication: one dependency per family of endpoints, each yielding an AuthContext.
+
+- tenant endpoints: API token or session JWT;
+- `/api/internal/*`: the internal key with `x-internal-org-id` (and optional company);
+- `/api/v1/execute`: tenant credentials or the internal key;
+- `/api/super-admin/*`: the super-admin key.
+A credential presented where it is not accepted is simply invalid there (401).
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth import credentials
+from app.auth.context import AuthContext, AuthMethod
+from app.auth.policy import Permission, allows
+from app.config import Settings
+from app.db import get_conn
+from app.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from app.repositories import api_tokens as api_tokens_repo
+from app.repositories import users as users_repo
+
+_bearer = HTTPBearer(auto_error=False, description="API token, session JWT, internal or super-admin key")
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+INTERNAL_ORG_HEADER = "x-internal-org-id"
+INTERNAL_COMPANY_HEADER = "x-internal-company-id"
+
+COMPANY_IN_ORG = "SELECT EXISTS (SELECT 1 FROM companies WHERE id = $1 AND org_id = $2)"
+ORG_IS_ACTIVE = "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1 AND is_active)"
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _unauthorized(message: str = "invalid or missing credentials", code: str = "invalid_credentials") -> Unauthorized:
+    return Unauthorized(message, code=code, headers=_CHALLENGE)
+
+
+def _bearer_value(creds: HTTPAuthorizationCredentials | None) -> str:
+    if creds is None or not creds.credentials:
+        raise _unauthorized("an Authorization: Bearer header is required", "missing_credentials")
+    return creds.credentials
+
+
+async def _tenant_context(conn: asyncpg.Connection, settings: Settings, value: str) -> AuthContext:
+    if credentials.looks_like_api_token(value):
+        token = await api_tokens_repo.get_valid_token_by_hash(conn, credentials.hash_api_token(value))
+        if token is None:
+            raise _unauthorized()
+        await api_tokens_repo.touch_api_token(conn, token.id)
+        return AuthContext(
+            org_id=token.org_id,
+            company_id=token.company_id,
+            user_id=token.user_id,
+            role=token.role,
+            auth_method=AuthMethod.api_token,
+            api_token_id=token.id,
+        )
+    claims = credentials.decode_jwt(value, settings.secret("jwt_secret"))
+    if claims is None:
+        raise _unauthorized()
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+    except ValueError as e:
+        raise _unauthorized() from e
+    # role and company come from the row, not the token, so changes apply at once
+    user = await users_repo.get_active_user(conn, user_id)
+    if user is None or str(user.org_id) != str(claims.get("org_id")):
+        raise _unauthorized()
+    return AuthContext(
+        org_id=user.org_id, company_id=user.company_id, user_id=user.id, role=user.role, auth_method=AuthMethod.jwt
+    )
+
+
+def _parse_uuid_header(request: Request, name: str) -> uuid.UUID | None:
+    raw = request.headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError as e:
+        raise BadRequest(f"{name} must be a UUID", code="invalid_internal_header") from e
+
+
+async def _internal_context(conn: asyncpg.Connection, request: Request) -> AuthContext:
+    org_id = _parse_uuid_header(request, INTERNAL_ORG_HEADER)
+    if org_id is None:
+        raise BadRequest(f"{INTERNAL_ORG_HEADER} is required with the internal key", code="missing_internal_org")
+    company_id = _parse_uuid_header(request, INTERNAL_COMPANY_HEADER)
+    if not await conn.fetchval(ORG_IS_ACTIVE, org_id):
+        raise NotFound("org not found", code="org_not_found")
+    if company_id is not None and not await conn.fetchval(COMPANY_IN_ORG, company_id, org_id):
+        raise NotFound("company not found", code="company_not_found")
+    # the worker acts for the org; a company header narrows it like a company-scoped caller
+    return AuthContext(org_id=org_id, company_id=company_id, user_id=None, role=None, auth_method=AuthMethod.internal)
+
+
+def _is_key(value: str, settings: Settings, name: str) -> bool:
+    return credentials.constant_time_equals(value, settings.secret(name))
+
+
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+Conn = Annotated[asyncpg.Connection, Depends(get_conn)]
+
+
+async def tenant_auth(request: Request, creds: Bearer, conn: Conn) -> AuthContext:
+    return await _tenant_context(conn, _settings(request), _bearer_value(creds))
+
+
+async def tenant_or_internal_auth(request: Request, creds: Bearer, conn: Conn) -> AuthContext:
+    value = _bearer_value(creds)
+    settings = _settings(request)
+    if _is_key(value, settings, "internal_api_key"):
+        return await _internal_context(conn, request)
+    return await _tenant_context(conn, settings, value)
+
+
+async def internal_auth(request: Request, creds: Bearer, conn: Conn) -> AuthContext:
+    value = _bearer_value(creds)
+    if not _is_key(value, _settings(request), "internal_api_key"):
+        raise _unauthorized()
+    return await _internal_context(conn, request)
+
+
+async def super_admin_auth(request: Request, creds: Bearer) -> AuthContext:
+    value = _bearer_value(creds)
+    if not _is_key(value, _settings(request), "super_admin_api_key"):
+        raise _unauthorized()
+    return AuthContext(org_id=None, company_id=None, user_id=None, role=None, auth_method=AuthMethod.super_admin)
+
+
+def require(permission: Permission, *, allow_internal: bool = False) -> Callable[..., Awaitable[AuthContext]]:
+    """A dependency that authenticates and then checks CONTRACT §5 for one permission."""
+    authenticate = tenant_or_internal_auth if allow_internal else tenant_auth
+
+    async def dependency(auth: Annotated[AuthContext, Depends(authenticate)]) -> AuthContext:
+        if auth.auth_method is AuthMethod.internal:
+            return auth
+        assert auth.role is not None
+        if not allows(auth.role, permission):
+            raise Forbidden(
+                f"the {auth.role.value} role may not do this",
+                code="forbidden_role",
+                details={"required": permission.value},
+            )
+        return auth
+
+    return dependency
+
+
+TenantAuth = Annotated[AuthContext, Depends(tenant_auth)]
+InternalAuth = Annotated[AuthContext, Depends(internal_auth)]
+SuperAdminAuth = Annotated[AuthContext, Depends(super_admin_auth)]
+ReaderAuth = Annotated[AuthContext, Depends(require(Permission.read_tenant_data))]
+ExecuteAuth = Annotated[AuthContext, Depends(require(Permission.execute, allow_internal=True))]
+SubmitAuth = Annotated[AuthContext, Depends(require(Permission.batch_submit))]
+BlueprintReaderAuth = Annotated[AuthContext, Depends(require(Permission.blueprints_read))]
+BlueprintWriterAuth = Annotated[AuthContext, Depends(require(Permission.blueprints_write))]
+OrgAdminAuth = Annotated[AuthContext, Depends(require(Permission.manage_org))]

@@ -1,0 +1,145 @@
+"""Settings: one typed object, loaded once from the environment and `.env`.
+
+In local mode a missing secret is generated once and kept in `<data_dir>/secrets.json` (mode
+0600), so restarts keep working sessions and tokens. In production mode a missing or weak secret
+stops the start with a message naming the variable (CONTRACT §2).
+"""
+
+import json
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SECRET_FIELDS = ("internal_api_key", "jwt_secret", "super_admin_api_key")
+# 32 random bytes as url-safe base64 is 43 characters; anything much shorter is guessable.
+MIN_SECRET_LENGTH = 32
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "changethis", "secret", "password", "test"}
+
+
+class Environment(StrEnum):
+    local = "local"
+    production = "production"
+
+
+class Orchestrator(StrEnum):
+    local = "local"
+    trigger = "trigger"
+
+
+class WeakSecretError(ValueError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DATA_ENGINE_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+    )
+
+    env: Environment = Environment.local
+    data_dir: Path = REPO_ROOT / ".data"
+    database_url: str | None = None
+    # Embedded Postgres listens on loopback only; the port is fixed so the worker and tools
+    # started separately find it.
+    embedded_postgres_port: int = 54329
+    db_pool_min_size: int = 2
+    db_pool_max_size: int = 10
+    db_command_timeout_seconds: float = 30.0
+    # Supabase's transaction pooler (port 6543) and PgBouncer cannot keep prepared statements.
+    db_statement_cache_size: int = 100
+
+    internal_api_key: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    super_admin_api_key: SecretStr | None = None
+    jwt_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    api_url: str = "http://127.0.0.1:8000"
+    orchestrator: Orchestrator | None = None
+    trigger_secret_key: SecretStr | None = Field(default=None, validation_alias="TRIGGER_SECRET_KEY")
+    trigger_api_url: str = Field(default="https://api.trigger.dev", validation_alias="TRIGGER_API_URL")
+
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_batch_entities: int = 10_000
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Self:
+        if self.env is Environment.production:
+            problems = []
+            for name in SECRET_FIELDS:
+                value = getattr(self, name)
+                if value is None:
+                    problems.append(f"DATA_ENGINE_{name.upper()} is not set")
+                elif _is_weak(value.get_secret_value()):
+                    problems.append(
+                        f"DATA_ENGINE_{name.upper()} is weak (use at least {MIN_SECRET_LENGTH} random characters)"
+                    )
+            if self.database_url is None:
+                problems.append("DATA_ENGINE_DATABASE_URL is not set (production never uses the embedded Postgres)")
+            if problems:
+                raise WeakSecretError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def effective_orchestrator(self) -> Orchestrator:
+        if self.orchestrator is not None:
+            return self.orchestrator
+        return Orchestrator.trigger if self.trigger_secret_key else Orchestrator.local
+
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    def secret(self, name: str) -> str:
+        value = getattr(self, name)
+        if value is None:
+            raise RuntimeError(f"secret {name} is not loaded")
+        return value.get_secret_value()
+
+    def with_local_secrets(self) -> Self:
+        """Fill missing secrets from (or into) the local secrets file; never in production."""
+        if self.is_production() or all(getattr(self, n) is not None for n in SECRET_FIELDS):
+            return self
+        stored = load_or_create_local_secrets(self.data_dir)
+        updates = {n: SecretStr(stored[n]) for n in SECRET_FIELDS if getattr(self, n) is None}
+        return self.model_copy(update=updates)
+
+
+def _is_weak(value: str) -> bool:
+    return len(value) < MIN_SECRET_LENGTH or value.strip().lower() in PLACEHOLDER_SECRETS or len(set(value)) < 8
+
+
+def load_or_create_local_secrets(data_dir: Path) -> dict[str, str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secrets.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text())
+    missing = [n for n in SECRET_FIELDS if not stored.get(n)]
+    if missing:
+        for name in missing:
+            stored[name] = secrets.token_urlsafe(32)
+        # write-then-rename so two processes starting together never see a half-written file
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(stored, f)
+        if path.exists():
+            # another process may have won the race: keep its values
+            current = json.loads(path.read_text())
+            if all(current.get(n) for n in SECRET_FIELDS):
+                tmp.unlink()
+                return current
+        tmp.replace(path)
+    return stored
+
+
+def get_settings() -> Settings:
+    return Settings().with_local_secrets()

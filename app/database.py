@@ -1,0 +1,68 @@
+"""Where the database comes from, and making it ready: the configured URL, or the embedded
+Postgres started (and later stopped) by this process; migrations; the operation catalog."""
+
+import logging
+from dataclasses import dataclass
+
+import asyncpg
+
+from app.config import Settings
+from app.contracts.catalog import OPERATIONS
+from app.db import create_pool
+from app.embedded_pg import EmbeddedPostgres, embedded_for
+from app.migrate import apply_migrations, pending_migrations
+from app.repositories.steps import sync_steps
+
+log = logging.getLogger(__name__)
+
+
+class SchemaNotReady(RuntimeError):
+    pass
+
+
+def start_embedded(settings: Settings) -> EmbeddedPostgres:
+    embedded = embedded_for(settings.data_dir, settings.embedded_postgres_port)
+    embedded.start()
+    return embedded
+
+
+async def resolve_dsn(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    if settings.database_url:
+        return settings.database_url, None
+    embedded = start_embedded(settings)
+    await embedded.ensure_database()
+    return embedded.url(), embedded
+
+
+async def prepare_schema(settings: Settings, dsn: str, *, apply: bool) -> None:
+    """Apply pending migrations (or refuse to run on a stale schema), then sync the catalog."""
+    if apply:
+        await apply_migrations(dsn)
+    else:
+        pending = await pending_migrations(dsn)
+        if pending:
+            raise SchemaNotReady(f"migrations {', '.join(pending)} are not applied: run `python -m app migrate`")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await sync_steps(conn, OPERATIONS)
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Database:
+    pool: asyncpg.Pool
+    embedded: EmbeddedPostgres | None
+
+    @classmethod
+    async def open(cls, settings: Settings) -> "Database":
+        dsn, embedded = await resolve_dsn(settings)
+        # the embedded default is a development database: keep it migrated automatically
+        await prepare_schema(settings, dsn, apply=embedded is not None or not settings.is_production())
+        pool = await create_pool(settings, dsn)
+        return cls(pool=pool, embedded=embedded)
+
+    async def close(self) -> None:
+        await self.pool.close()
+        if self.embedded is not None and self.embedded.started_here:
+            self.embedded.stop()

@@ -1,0 +1,137 @@
+"""The error hierarchy and the one place that renders CONTRACT §3's envelope."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+        self.headers = headers
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+def not_found(kind: str) -> NotFound:
+    """Another tenant's object and a missing one give the same answer (CONTRACT §3)."""
+    return NotFound(f"{kind.replace('_', ' ')} not found", code=f"{kind}_not_found")
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _json_error(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    if exc.status_code >= 500:
+        log.error("request failed: %s", exc.message)
+    return _json_error(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
+    cleaned = []
+    for err in errors:
+        # never echo the whole input back: it may be huge or hold a secret
+        cleaned.append({"loc": list(err.get("loc", ())), "msg": err.get("msg"), "type": err.get("type")})
+    return cleaned
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") in ("json_invalid", "json_type") for e in errors):
+        return _json_error(400, "invalid_json", "the request body is not valid JSON")
+    content_type = request.headers.get("content-type", "")
+    if request.headers.get("content-length", "0") != "0" and "json" not in content_type:
+        return _json_error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+    return _json_error(
+        422, "validation_error", "the request body does not match the schema", _clean_validation_errors(errors)
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "route_not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+    code = codes.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    return _json_error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # rendered by Starlette's outermost middleware, outside RequestIdMiddleware: add the id here
+    request_id = str(request.scope.get("state", {}).get("request_id", "-"))
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id)
+    return _json_error(
+        500,
+        "internal_error",
+        "an internal error occurred; it has been logged",
+        {"request_id": request_id},
+        headers={"x-request-id": request_id},
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,49 @@
+import uuid
+from datetime import datetime
+
+from pydantic import AwareDatetime, Field
+
+from app.auth.context import Role
+from app.models.common import ListRequest, Name, RequestSchema, Timestamped
+
+
+class ApiToken(Timestamped):
+    """Token metadata; the plaintext is never part of it."""
+
+    org_id: uuid.UUID
+    company_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    name: str
+    role: Role
+    token_prefix: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiTokenCreated(ApiToken):
+    token: str = Field(description="The plaintext token. Shown only in this response; store it now.")
+
+
+class ApiTokenCreateRequest(RequestSchema):
+    name: Name
+    role: Role
+    company_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    expires_at: AwareDatetime | None = None
+
+
+class SuperAdminApiTokenCreateRequest(ApiTokenCreateRequest):
+    org_id: uuid.UUID
+
+
+class ApiTokenListRequest(ListRequest):
+    pass
+
+
+class SuperAdminApiTokenListRequest(ListRequest):
+    org_id: uuid.UUID
+
+
+class ApiTokenRevokeRequest(RequestSchema):
+    api_token_id: uuid.UUID

@@ -1,0 +1,18 @@
+from enum import StrEnum
+
+from app.models.common import Schema
+
+
+class EntityType(StrEnum):
+    company = "company"
+    person = "person"
+
+
+class OperationInfo(Schema):
+    operation_id: str
+    entity_type: EntityType
+    name: str
+    description: str
+    default_providers: list[str]
+    timeout_seconds: int
+    max_retries: int

@@ -1,0 +1,22 @@
+from fastapi import APIRouter, Request
+
+from app.auth.dependencies import TenantAuth
+from app.db import ConnDep
+from app.models.auth import LoginRequest, LoginResponse, Me
+from app.models.common import Data
+from app.routers._responses import errors
+from app.services import auth as auth_service
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=Data[LoginResponse], responses=errors())
+async def login(body: LoginRequest, request: Request, conn: ConnDep) -> Data[LoginResponse]:
+    """Exchange an email and password for a session JWT."""
+    return Data(data=await auth_service.login(conn, request.app.state.settings, body))
+
+
+@router.post("/me", response_model=Data[Me], responses=errors())
+async def me(auth: TenantAuth, conn: ConnDep) -> Data[Me]:
+    """The caller's auth context and user."""
+    return Data(data=await auth_service.me(conn, auth))
