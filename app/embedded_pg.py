@@ -31,10 +31,6 @@ def _bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def _bin(name: str) -> str:
-    return str(_bin_dir() / name)
-
-
 def _run_as() -> str | None:
     # postgres refuses to run as root: run it as an unprivileged system user
     if platform.system() == "Windows" or os.geteuid() != 0:
@@ -72,6 +68,11 @@ class EmbeddedPostgres:
     pgdata: Path
     port: int
     started_here: bool = False
+    # another PostgreSQL build (tests run the migrations on Supabase's major version too)
+    bin_dir: Path | None = None
+
+    def _bin(self, name: str) -> str:
+        return str((self.bin_dir or _bin_dir()) / name)
 
     @property
     def admin_url(self) -> str:
@@ -82,7 +83,7 @@ class EmbeddedPostgres:
 
     def _pg_ctl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [_bin("pg_ctl"), "-D", str(self.pgdata), *args],
+            [self._bin("pg_ctl"), "-D", str(self.pgdata), *args],
             user=_run_as(),
             check=False,
             capture_output=True,
@@ -103,7 +104,7 @@ class EmbeddedPostgres:
                 _prepare_permissions(self.pgdata, user)
             subprocess.run(
                 [
-                    _bin("initdb"),
+                    self._bin("initdb"),
                     "-D",
                     str(self.pgdata),
                     "--auth=trust",

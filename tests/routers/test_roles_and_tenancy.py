@@ -1,0 +1,153 @@
+"""CONTRACT §5: each role gets exactly what it is allowed (403 otherwise); another org's or
+another company's ids are simply not found (404)."""
+
+import pytest
+
+from app.auth.context import Role
+from tests.factories import create_tenant
+
+ALL = set(Role)
+ADMIN = {Role.org_admin}
+
+
+def _bodies(t, token_id=None):
+    """Every tenant endpoint with a valid body naming the tenant's own objects."""
+    return {
+        "/api/api-tokens/revoke": ({"api_token_id": str(token_id)}, ADMIN),
+        "/api/auth/me": ({}, ALL),
+        "/api/companies/create": ({"name": "New Co"}, ADMIN),
+        "/api/companies/list": ({}, ALL),
+        "/api/companies/get": ({"company_id": str(t.company_a.id)}, ALL),
+        "/api/users/create": ({"email": "new-user@example.com", "role": "org_admin"}, ADMIN),
+        "/api/users/list": ({}, ADMIN),
+        "/api/users/get": ({"user_id": str(t.users[Role.member].id)}, ADMIN),
+        "/api/api-tokens/create": ({"name": "ci", "role": "member", "company_id": str(t.company_a.id)}, ADMIN),
+        "/api/api-tokens/list": ({}, ADMIN),
+        "/api/blueprints/create": (
+            {"name": "bp", "steps": [{"position": 1, "operation_id": "company.enrich.profile"}]},
+            ADMIN,
+        ),
+        "/api/blueprints/list": ({}, ALL),
+        "/api/blueprints/get": ({"blueprint_id": str(t.blueprint.id)}, ALL),
+        "/api/blueprints/update": ({"blueprint_id": str(t.blueprint.id), "name": "renamed"}, ADMIN),
+        "/api/v1/operations/list": ({}, ALL),
+    }
+
+
+ENDPOINTS = [
+    "/api/auth/me",
+    "/api/companies/create",
+    "/api/companies/list",
+    "/api/companies/get",
+    "/api/users/create",
+    "/api/users/list",
+    "/api/users/get",
+    "/api/api-tokens/create",
+    "/api/api-tokens/list",
+    "/api/api-tokens/revoke",
+    "/api/blueprints/create",
+    "/api/blueprints/list",
+    "/api/blueprints/get",
+    "/api/blueprints/update",
+    "/api/v1/operations/list",
+]
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("path", ENDPOINTS)
+async def test_each_role_gets_exactly_what_contract_allows(client, conn, path, role):
+    tenant = await create_tenant(conn)
+    spare_token_id = await conn.fetchval(
+        "INSERT INTO api_tokens (org_id, name, role, token_hash, token_prefix) "
+        "VALUES ($1, 'spare', 'org_admin', md5(random()::text), 'dex_') RETURNING id",
+        tenant.org.id,
+    )
+    body, allowed = _bodies(tenant, spare_token_id)[path]
+    r = await client.post(path, json=body, headers=tenant.headers(role))
+    if role in allowed:
+        assert r.status_code == 200, r.text
+    else:
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "forbidden_role"
+
+
+async def test_every_tenant_endpoint_is_in_the_role_matrix(app):
+    tenant_paths = {
+        path
+        for path in app.openapi()["paths"]
+        if path.startswith("/api/") and not path.startswith("/api/super-admin/") and path != "/api/auth/login"
+    }
+    assert tenant_paths == set(ENDPOINTS)
+
+
+def _foreign_bodies(other, own):
+    """Bodies naming objects of `other` (another org, or another company of the same org)."""
+    return {
+        "/api/companies/get": {"company_id": str(other.company_a.id)},
+        "/api/users/get": {"user_id": str(other.users[Role.member].id)},
+        "/api/blueprints/get": {"blueprint_id": str(other.blueprint.id)},
+        "/api/blueprints/update": {"blueprint_id": str(other.blueprint.id), "name": "hijacked"},
+        "/api/api-tokens/revoke": {"api_token_id": None},
+        # nested references to the other org's objects
+        "/api/users/create": {"email": "x-nested@example.com", "role": "member", "company_id": str(other.company_a.id)},
+        "/api/api-tokens/create": {"name": "t", "role": "member", "company_id": str(other.company_a.id)},
+        "/api/api-tokens/create#user": {
+            "name": "t",
+            "role": "org_admin",
+            "user_id": str(other.users[Role.org_admin].id),
+        },
+    }
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_another_orgs_ids_are_not_found(client, conn, role):
+    own = await create_tenant(conn)
+    other = await create_tenant(conn)
+    other_token_id = await conn.fetchval("SELECT id FROM api_tokens WHERE org_id = $1 LIMIT 1", other.org.id)
+    before = await conn.fetchval("SELECT count(*) FROM users") + await conn.fetchval("SELECT count(*) FROM api_tokens")
+    for key, body in _foreign_bodies(other, own).items():
+        path = key.split("#")[0]
+        if path == "/api/api-tokens/revoke":
+            body = {"api_token_id": str(other_token_id)}
+        r = await client.post(path, json=body, headers=own.headers(role))
+        allowed = _bodies(own).get(path, ({}, ADMIN))[1]
+        expected = 404 if role in allowed else 403
+        assert r.status_code == expected, (path, role, r.text)
+        assert str(other.org.id) not in r.text
+    after = await conn.fetchval("SELECT count(*) FROM users") + await conn.fetchval("SELECT count(*) FROM api_tokens")
+    assert after == before
+    assert await conn.fetchval("SELECT name FROM blueprints WHERE id = $1", other.blueprint.id) != "hijacked"
+    assert await conn.fetchval("SELECT revoked_at FROM api_tokens WHERE id = $1", other_token_id) is None
+
+
+async def test_lists_never_show_another_orgs_rows(client, conn):
+    own = await create_tenant(conn)
+    other = await create_tenant(conn)
+    for path in ("/api/companies/list", "/api/users/list", "/api/api-tokens/list", "/api/blueprints/list"):
+        r = await client.post(path, json={"limit": 500}, headers=own.headers(Role.org_admin))
+        assert r.status_code == 200
+        items = r.json()["data"]["items"]
+        assert items and all(i.get("org_id") == str(own.org.id) for i in items)
+        assert str(other.org.id) not in r.text
+
+
+@pytest.mark.parametrize("role", [Role.company_admin, Role.member])
+async def test_a_company_scoped_caller_sees_only_its_company(client, conn, role):
+    tenant = await create_tenant(conn)
+    r = await client.post(
+        "/api/companies/get", json={"company_id": str(tenant.company_b.id)}, headers=tenant.headers(role)
+    )
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "company_not_found"
+    r = await client.post("/api/companies/list", json={}, headers=tenant.headers(role))
+    assert [c["id"] for c in r.json()["data"]["items"]] == [str(tenant.company_a.id)]
+
+
+async def test_an_org_admin_sees_every_company_of_the_org(client, conn):
+    tenant = await create_tenant(conn)
+    r = await client.post("/api/companies/list", json={}, headers=tenant.headers(Role.org_admin))
+    assert {c["id"] for c in r.json()["data"]["items"]} == {str(tenant.company_a.id), str(tenant.company_b.id)}
+    r = await client.post(
+        "/api/companies/get", json={"company_id": str(tenant.company_b.id)}, headers=tenant.headers(Role.org_admin)
+    )
+    assert r.status_code == 200
