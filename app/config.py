@@ -10,9 +10,9 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Any, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,36 @@ class WeakSecretError(ValueError):
     pass
 
 
-class Settings(BaseSettings):
+PROVIDER_NAMES = (
+    "icypeas",
+    "leadmagic",
+    "millionverifier",
+    "reoon",
+    "prospeo",
+    "blitzapi",
+    "companyenrich",
+    "parallel",
+    "adyntel",
+    "gemini",
+    "openai",
+)
+
+
+class ProviderSettings(BaseModel):
+    """One provider's connection settings (DATA_ENGINE_<PROVIDER>_<FIELD>)."""
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    """Replaces the documented origin; None means the provider's documented origin."""
+    timeout_seconds: float | None = None
+    """None means the adapter's default for that provider."""
+    concurrency: int | None = None
+    """None means the adapter's default (e.g. Reoon documents at most 5 parallel requests)."""
+    rate_per_second: float | None = None
+    max_retries: int = 2
+
+
+class _CoreSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DATA_ENGINE_",
         env_file=".env",
@@ -70,6 +99,27 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_entities: int = 10_000
 
+    # Provider order per operation, overriding the catalog's defaults for this deployment,
+    # e.g. DATA_ENGINE_PROVIDER_ORDER='{"person.contact.resolve_email": ["leadmagic", "icypeas"]}'
+    provider_order: dict[str, list[str]] = Field(default_factory=dict)
+    # Icypeas documents 30 result reads a minute and asks for 3 s between reads (CONTRACT §8):
+    # reads are paced account-wide, across processes, at one per `icypeas_read_interval_seconds`.
+    icypeas_max_wait_seconds: float = 45.0
+    icypeas_read_interval_seconds: float = 2.0
+    icypeas_poll_interval_seconds: float = 3.0
+    reoon_mode: Literal["power", "quick"] = "power"
+    millionverifier_timeout_seconds: int = Field(default=10, ge=2, le=60)
+    parallel_processor: str = "core"
+    parallel_max_wait_seconds: float = 100.0
+    gemini_model: str = "gemini-2.5-flash"
+    # Google Search grounding with a JSON schema is documented for Gemini 3 models only; None = by model id
+    gemini_grounded_structured: bool | None = None
+    gemini_min_confidence: Literal["high", "medium", "low"] = "medium"
+    openai_model: str = "gpt-4.1-mini"
+    openai_min_confidence: Literal["high", "medium", "low"] = "medium"
+    openai_web_search: bool = True
+    adyntel_email: SecretStr | None = None
+
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
         if self.env is Environment.production:
@@ -97,6 +147,16 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.env is Environment.production
 
+    def provider(self, name: str) -> ProviderSettings:
+        values = {f: getattr(self, f"{name}_{f}") for f in ProviderSettings.model_fields}
+        return ProviderSettings(**values)
+
+    def all_secret_values(self) -> list[str]:
+        """Every configured secret, for scrubbing logs and stored provider responses."""
+        values = [getattr(self, n) for n in SECRET_FIELDS] + [self.trigger_secret_key, self.adyntel_email]
+        values += [getattr(self, f"{p}_api_key") for p in PROVIDER_NAMES]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
     def secret(self, name: str) -> str:
         value = getattr(self, name)
         if value is None:
@@ -110,6 +170,15 @@ class Settings(BaseSettings):
         stored = load_or_create_local_secrets(self.data_dir)
         updates = {n: SecretStr(stored[n]) for n in SECRET_FIELDS if getattr(self, n) is None}
         return self.model_copy(update=updates)
+
+
+_provider_fields: dict[str, Any] = {}
+for _name in PROVIDER_NAMES:
+    for _field, _info in ProviderSettings.model_fields.items():
+        _provider_fields[f"{_name}_{_field}"] = (_info.annotation, _info.default)
+
+# flat fields (icypeas_api_key, icypeas_base_url, …) so each reads DATA_ENGINE_<PROVIDER>_<FIELD>
+Settings = create_model("Settings", __base__=_CoreSettings, **_provider_fields)
 
 
 def _is_weak(value: str) -> bool:
@@ -141,5 +210,5 @@ def load_or_create_local_secrets(data_dir: Path) -> dict[str, str]:
     return stored
 
 
-def get_settings() -> Settings:
+def get_settings() -> _CoreSettings:
     return Settings().with_local_secrets()

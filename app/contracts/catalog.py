@@ -4,9 +4,75 @@ This is the source of truth; `steps` in the database is kept in sync with it at 
 (`sync_catalog`), so blueprints can reference operations by id with a foreign key.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
+from pydantic import BaseModel
+
+from app.contracts import entities as e
 from app.models.operations import EntityType
+
+
+class Strategy(StrEnum):
+    waterfall = "waterfall"
+    """Providers in order; stop at the first found answer."""
+    verify = "verify"
+    """Verifiers in order; stop at the first conclusive verdict; an inconclusive one lets the next try."""
+    find_then_verify = "find_then_verify"
+    """Finders in order; a found email is verified with the verify order; an undeliverable one lets
+    the next finder try."""
+    search = "search"
+    """Providers in order until the limit is reached; results merged and de-duplicated, each
+    provider's next cursor kept."""
+
+
+Minimum = Callable[[BaseModel], list[str]]
+
+
+def _person_email(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.PersonInput)
+    first, last = i.names()
+    missing = [] if (first or last) else ["first_name|last_name|full_name"]
+    if not (i.company_domain or i.company_name):
+        missing.append("company_domain|company_name")
+    return missing
+
+
+def _email(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.PersonInput)
+    return [] if i.best_email else ["work_email|email"]
+
+
+def _phone(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.PersonInput)
+    return [] if (i.linkedin_url or i.best_email) else ["linkedin_url|work_email|email"]
+
+
+def _company_identity(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.CompanyInput)
+    return [] if (i.best_domain or i.linkedin_url or i.name) else ["domain|website|linkedin_url|name"]
+
+
+def _company_domain(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.CompanyInput)
+    return [] if i.best_domain else ["domain|website"]
+
+
+_FILTERS = (
+    "query",
+    "company_domains",
+    "company_names",
+    "job_titles",
+    "seniorities",
+    "industries",
+    "locations",
+    "employee_ranges",
+)
+
+
+def _search_filters(i: BaseModel) -> list[str]:
+    return [] if any(getattr(i, f) for f in _FILTERS) else ["|".join(_FILTERS)]
 
 
 @dataclass(frozen=True)
@@ -16,12 +82,26 @@ class OperationSpec:
     name: str
     description: str
     default_providers: tuple[str, ...]
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    minimum: Minimum
+    strategy: Strategy = Strategy.waterfall
+    settings_read: tuple[str, ...] = ()
     timeout_seconds: int = 60
     max_retries: int = 2
 
 
 _SEARCH_PROVIDERS = ("prospeo", "blitzapi", "companyenrich")
 _RESEARCH_PROVIDERS = ("gemini", "openai")
+_RESEARCH_SETTINGS = (
+    "gemini_model",
+    "gemini_grounded_structured",
+    "gemini_min_confidence",
+    "openai_model",
+    "openai_min_confidence",
+    "openai_web_search",
+)
+_VERIFY_PROVIDERS = ("millionverifier", "reoon")
 
 OPERATIONS: tuple[OperationSpec, ...] = (
     OperationSpec(
@@ -30,15 +110,35 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "Resolve work email",
         "Find a person's work email from their name and company, then verify it.",
         ("icypeas", "leadmagic", "parallel"),
-        # Icypeas may take up to 45 s per search, plus verification
-        timeout_seconds=120,
+        e.PersonInput,
+        e.EmailOutput,
+        _person_email,
+        Strategy.find_then_verify,
+        settings_read=(
+            "icypeas_max_wait_seconds",
+            "icypeas_read_interval_seconds",
+            "icypeas_poll_interval_seconds",
+            "parallel_processor",
+            "parallel_max_wait_seconds",
+            "reoon_mode",
+            "millionverifier_timeout_seconds",
+        ),
+        # Icypeas may take 45 s, Parallel longer, then verification
+        timeout_seconds=300,
     ),
     OperationSpec(
         "person.contact.verify_email",
         EntityType.person,
         "Verify email",
-        "Verify deliverability of an email; Reoon only when MillionVerifier is inconclusive.",
-        ("millionverifier", "reoon"),
+        "Verify deliverability of an email; Reoon only when MillionVerifier is inconclusive or fails.",
+        _VERIFY_PROVIDERS,
+        e.PersonInput,
+        e.VerificationOutput,
+        _email,
+        Strategy.verify,
+        settings_read=("millionverifier_timeout_seconds", "reoon_mode"),
+        # Reoon's power mode can take over a minute
+        timeout_seconds=150,
     ),
     OperationSpec(
         "person.contact.resolve_mobile_phone",
@@ -46,27 +146,41 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "Resolve mobile phone",
         "Find a person's mobile phone from a LinkedIn URL or an email.",
         ("leadmagic", "blitzapi"),
+        e.PersonInput,
+        e.PhoneOutput,
+        _phone,
     ),
     OperationSpec(
         "person.search",
         EntityType.person,
         "Search people",
-        "Search people across providers; results merged and de-duplicated.",
+        "Search people across providers; results merged and de-duplicated, each provider's cursor kept.",
         _SEARCH_PROVIDERS,
+        e.SearchInput,
+        e.PersonSearchOutput,
+        _search_filters,
+        Strategy.search,
     ),
     OperationSpec(
         "company.enrich.profile",
         EntityType.company,
         "Enrich company profile",
-        "Firmographic profile of a company from its domain or LinkedIn URL.",
+        "Firmographic profile of a company from its domain, website, LinkedIn URL or name.",
         ("prospeo", "blitzapi", "companyenrich", "leadmagic"),
+        e.CompanyInput,
+        e.CompanyProfile,
+        _company_identity,
     ),
     OperationSpec(
         "company.search",
         EntityType.company,
         "Search companies",
-        "Search companies across providers; results merged and de-duplicated.",
+        "Search companies across providers; results merged and de-duplicated, each provider's cursor kept.",
         _SEARCH_PROVIDERS,
+        e.SearchInput,
+        e.CompanySearchOutput,
+        _search_filters,
+        Strategy.search,
     ),
     OperationSpec(
         "company.ads.search.linkedin",
@@ -74,6 +188,10 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "LinkedIn ads",
         "Ads the company runs on LinkedIn, by company domain.",
         ("adyntel",),
+        e.CompanyInput,
+        e.LinkedInAdsOutput,
+        _company_domain,
+        settings_read=("adyntel_email",),
     ),
     OperationSpec(
         "company.ads.search.meta",
@@ -81,6 +199,10 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "Meta ads",
         "Ads the company runs on Meta (Facebook, Instagram), by company domain.",
         ("adyntel",),
+        e.CompanyInput,
+        e.MetaAdsOutput,
+        _company_domain,
+        settings_read=("adyntel_email",),
     ),
     OperationSpec(
         "company.ads.search.google",
@@ -88,6 +210,10 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "Google ads",
         "Ads the company runs on Google, by company domain.",
         ("adyntel",),
+        e.CompanyInput,
+        e.GoogleAdsOutput,
+        _company_domain,
+        settings_read=("adyntel_email",),
     ),
     OperationSpec(
         "company.research.resolve_g2_url",
@@ -95,6 +221,10 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "Resolve G2 URL",
         "The company's G2 product page, as a validated URL.",
         _RESEARCH_PROVIDERS,
+        e.CompanyInput,
+        e.G2Output,
+        _company_domain,
+        settings_read=_RESEARCH_SETTINGS,
     ),
     OperationSpec(
         "company.research.resolve_pricing_page_url",
@@ -102,6 +232,10 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         "Resolve pricing page URL",
         "The company's pricing page, on the company's own domain.",
         _RESEARCH_PROVIDERS,
+        e.CompanyInput,
+        e.PricingOutput,
+        _company_domain,
+        settings_read=_RESEARCH_SETTINGS,
     ),
 )
 

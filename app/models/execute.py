@@ -1,0 +1,84 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from app.models.common import ListRequest, RequestSchema, Schema
+from app.models.operations import EntityType
+
+
+class ExecuteOptions(RequestSchema):
+    providers: list[str] | None = Field(
+        default=None, max_length=20, description="A subset of the operation's providers, in the order to try them"
+    )
+    verify_providers: list[str] | None = Field(
+        default=None, max_length=20, description="person.contact.resolve_email: the verifiers to use, in order"
+    )
+
+
+class ExecuteRequest(RequestSchema):
+    operation_id: str = Field(max_length=200)
+    entity_type: EntityType
+    input: dict[str, Any] = Field(description="The entity's known fields (the pipeline's cumulative context)")
+    options: ExecuteOptions | None = None
+
+
+class ProviderAttempt(Schema):
+    provider: str
+    action: str
+    status: str
+    skip_reason: str | None
+    http_status: int | None
+    provider_status: str | None
+    duration_ms: int
+
+
+class ExecuteResult(Schema):
+    run_id: uuid.UUID
+    operation_id: str
+    entity_type: EntityType
+    status: str = Field(description="found | not_found | verified | failed")
+    output: dict[str, Any] | None
+    missing_inputs: list[str]
+    provider_attempts: list[ProviderAttempt]
+
+
+class OperationRun(Schema):
+    id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    api_token_id: uuid.UUID | None
+    auth_method: str
+    operation_id: str
+    entity_type: EntityType
+    status: str
+    input: dict[str, Any]
+    output: dict[str, Any] | None
+    missing_inputs: list[str]
+    options: dict[str, Any]
+    pipeline_run_id: uuid.UUID | None
+    step_position: int | None
+    duration_ms: int
+    created_at: datetime
+
+
+class OperationAttempt(ProviderAttempt):
+    position: int
+    raw_response: Any = None
+    created_at: datetime
+
+
+class OperationRunDetail(OperationRun):
+    provider_attempts: list[OperationAttempt]
+
+
+class OperationRunGetRequest(RequestSchema):
+    run_id: uuid.UUID
+
+
+class OperationRunListRequest(ListRequest):
+    operation_id: str | None = Field(default=None, max_length=200)
+    status: str | None = Field(default=None, max_length=20)
+    pipeline_run_id: uuid.UUID | None = None

@@ -1,0 +1,1 @@
+"""Operation execution: the registry (operations × provider actions) and the waterfall engine."""

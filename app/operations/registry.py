@@ -1,0 +1,78 @@
+"""Operations (declared in app.contracts.catalog) joined with the provider actions that
+implement them (declared by each adapter in app.providers). Provider order is resolved here:
+per call > deployment setting > catalog default."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.contracts.catalog import OPERATIONS, OperationSpec
+from app.errors import BadRequest
+from app.providers import ADAPTERS
+from app.providers.base import Action
+
+
+@dataclass(frozen=True)
+class Operation:
+    spec: OperationSpec
+    actions: dict[str, Action]
+
+    @property
+    def operation_id(self) -> str:
+        return self.spec.operation_id
+
+
+def _build() -> dict[str, Operation]:
+    operations = {}
+    for spec in OPERATIONS:
+        actions = {}
+        for provider in spec.default_providers:
+            action = ADAPTERS[provider].ACTIONS.get(spec.operation_id)
+            if action is None:
+                raise RuntimeError(f"{provider} declares no action for {spec.operation_id}")
+            actions[provider] = action
+        operations[spec.operation_id] = Operation(spec=spec, actions=actions)
+    return operations
+
+
+REGISTRY: dict[str, Operation] = _build()
+VERIFY_OPERATION = "person.contact.verify_email"
+
+
+class InvalidProviderOrder(BadRequest):
+    code = "invalid_providers"
+
+
+def check_order(operation: Operation, providers: Sequence[str], *, where: str) -> list[str]:
+    order = list(providers)
+    unknown = [p for p in order if p not in operation.actions]
+    if not order or unknown or len(set(order)) != len(order):
+        raise InvalidProviderOrder(
+            f"{where} must be a non-empty list of distinct providers of {operation.operation_id}",
+            details={"allowed": list(operation.actions), "given": order, "unknown": unknown},
+        )
+    return order
+
+
+def provider_order(
+    operation: Operation,
+    deployment: dict[str, list[str]],
+    requested: Sequence[str] | None,
+    *,
+    where: str = "options.providers",
+) -> list[str]:
+    if requested is not None:
+        return check_order(operation, requested, where=where)
+    if operation.operation_id in deployment:
+        return list(deployment[operation.operation_id])
+    return list(operation.spec.default_providers)
+
+
+def validate_deployment_order(deployment: dict[str, list[str]]) -> None:
+    """Called at start: a bad DATA_ENGINE_PROVIDER_ORDER stops the API with a clear message."""
+    for operation_id, order in deployment.items():
+        if operation_id not in REGISTRY:
+            raise ValueError(f"DATA_ENGINE_PROVIDER_ORDER names an unknown operation: {operation_id}")
+        try:
+            check_order(REGISTRY[operation_id], order, where=f"DATA_ENGINE_PROVIDER_ORDER[{operation_id}]")
+        except InvalidProviderOrder as e:
+            raise ValueError(e.message) from e

@@ -1,0 +1,280 @@
+"""LeadMagic: email finder, mobile finder and company search (docs/providers.md §2).
+
+Every call is a synchronous `POST` with a JSON body and the header `X-API-Key` (§2). Errors are
+RFC 9457 problem bodies `{"success": false, "errors": [{"code", ...}], "meta": {...}}` (§2.4):
+401/402/403/429/5xx are left to the HTTP layer (typed errors; 429 and 5xx retried); 400 is read
+here so the vendor's `errors[0].code` is kept; 404 means "not found" on company search only.
+"""
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.contracts.entities import CompanyInput, PersonInput
+from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url
+from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+
+NAME = "leadmagic"
+BASE_URL = "https://api.leadmagic.io"
+# §2 documents no latency; the calls are synchronous lookups (the email finder probes mail servers)
+TIMEOUT_SECONDS = 30.0
+
+EMAIL_FINDER = "/v1/people/email-finder"
+MOBILE_FINDER = "/v1/people/mobile-finder"
+COMPANY_SEARCH = "/v1/companies/company-search"
+
+# §2.1: valid, valid_catch_all and catch_all carry an email (the engine verifies it afterwards);
+# not_found carries none
+EMAIL_FOUND_STATUSES = frozenset({"valid", "valid_catch_all", "catch_all"})
+EMAIL_NOT_FOUND = "not_found"
+# §2.4: the 404 codes that mean "no such company" on company search
+COMPANY_NOT_FOUND_CODES = frozenset({"resource_not_found", "profile_not_found"})
+# §2.3: the message value the spec defines for a company that is not found
+COMPANY_NOT_FOUND_MESSAGE = "company not found"
+LINKEDIN_COMPANY = "https://www.linkedin.com/company/"
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_%.-]*$")
+_PHONE_DIGITS = re.compile(r"^\+?\d{6,15}$")
+
+
+def _headers(ctx: ActionContext) -> dict[str, str]:
+    return {"X-API-Key": ctx.client.api_key or ""}
+
+
+def _problem(body: Any) -> tuple[str, str] | None:
+    """(code, message) of an RFC 9457 error body (§2.4), or None when the body is not an error."""
+    if not isinstance(body, dict) or not (body.get("success") is False or body.get("errors")):
+        return None
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    code = str(first.get("code") or "error")
+    message = str(first.get("detail") or first.get("title") or body.get("message") or code)
+    return code, message
+
+
+def _error(body: Any, http_status: int) -> ActionResult:
+    problem = _problem(body)
+    if problem is None:
+        return failed(f"HTTP {http_status}", http_status=http_status, provider_status=None, raw=body)
+    code, message = problem
+    return failed(message, http_status=http_status, provider_status=code, raw=body)
+
+
+# --- person.contact.resolve_email -----------------------------------------------------------
+
+
+def email_eligible(data: BaseModel) -> str | None:
+    assert isinstance(data, PersonInput)
+    # §2.1: `first_name` is required unless `full_name` is given; a last name alone is not enough
+    return None if (data.first_name or data.full_name) else "missing_input:first_name|full_name"
+
+
+def _email_request(data: PersonInput) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if data.first_name:
+        body["first_name"], body["last_name"] = data.first_name, data.last_name
+    else:
+        body["full_name"] = data.full_name
+    # §2.1: domain is the more accurate key; company_name is the alternative
+    if data.company_domain:
+        body["domain"] = data.company_domain
+    if data.company_name:
+        body["company_name"] = data.company_name
+    return {k: v for k, v in body.items() if v}
+
+
+async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    assert isinstance(data, PersonInput)
+    response = await ctx.client.request(
+        "POST", EMAIL_FINDER, json_body=_email_request(data), headers=_headers(ctx), accept={400}
+    )
+    body: Any = response.json(NAME)
+    if response.status_code == 400 or _problem(body) is not None:
+        return _error(body, response.status_code)
+    if not isinstance(body, dict):
+        return failed("unexpected response shape", http_status=response.status_code, provider_status=None, raw=body)
+    status = body.get("status")
+    if status is not None and status not in EMAIL_FOUND_STATUSES and status != EMAIL_NOT_FOUND:
+        return failed(
+            f"unknown status {status!r}", http_status=response.status_code, provider_status=str(status), raw=body
+        )
+    provider_status = str(status) if status is not None else None
+    # §2.1 adapter rule: an empty email or status not_found both mean "not found"
+    if status == EMAIL_NOT_FOUND or not body.get("email"):
+        return not_found(http_status=response.status_code, provider_status=provider_status, raw=body)
+    email = normalize_email(str(body["email"]))
+    if email is None:
+        return failed(
+            "the provider returned an invalid email",
+            http_status=response.status_code,
+            provider_status=provider_status,
+            raw=body,
+        )
+    # LeadMagic's `status` is its own certainty for the address (valid > valid_catch_all > catch_all)
+    output = {"work_email": email, "email_confidence": provider_status, "email_verdict": None, "email_source": NAME}
+    return found(output, http_status=response.status_code, provider_status=provider_status, raw=body)
+
+
+# --- person.contact.resolve_mobile_phone ----------------------------------------------------
+
+
+def _mobile_request(data: PersonInput) -> dict[str, Any]:
+    # §2.2: any of profile_url, work_email, personal_email. Adapter rule (the canonical input has
+    # no "personal" email): `work_email` goes as work_email, the generic `email` as personal_email.
+    body: dict[str, Any] = {}
+    if data.linkedin_url:
+        body["profile_url"] = data.linkedin_url
+    if data.work_email:
+        body["work_email"] = data.work_email
+    if data.email and data.email != data.work_email:
+        body["personal_email"] = data.email
+    return body
+
+
+def normalize_phone(value: str) -> str:
+    """`12077523358` → `+12077523358`. §2.2: the number comes as digits only, country code first;
+    anything that is not a plain run of digits is kept as received."""
+    compact = re.sub(r"[\s().-]", "", value)
+    if _PHONE_DIGITS.match(compact):
+        return "+" + compact.lstrip("+")
+    return value.strip()
+
+
+async def resolve_mobile_phone(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    assert isinstance(data, PersonInput)
+    response = await ctx.client.request(
+        "POST", MOBILE_FINDER, json_body=_mobile_request(data), headers=_headers(ctx), accept={400}
+    )
+    body: Any = response.json(NAME)
+    if response.status_code == 400 or _problem(body) is not None:
+        return _error(body, response.status_code)
+    if not isinstance(body, dict) or "mobile_number" not in body:
+        return failed("unexpected response shape", http_status=response.status_code, provider_status=None, raw=body)
+    # §2.2: no status field; `message` is one of two documented values, kept as the provider's code
+    message = str(body["message"]) if body.get("message") is not None else None
+    number = body.get("mobile_number")
+    # §2.2: "not found" is HTTP 200 with mobile_number null (and credits_consumed 0)
+    if not number or not str(number).strip():
+        return not_found(http_status=response.status_code, provider_status=message, raw=body)
+    output = {"mobile_phone": normalize_phone(str(number)), "phone_source": NAME}
+    return found(output, http_status=response.status_code, provider_status=message, raw=body)
+
+
+# --- company.enrich.profile -----------------------------------------------------------------
+
+
+def _company_request(data: CompanyInput) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if data.best_domain:
+        body["company_domain"] = data.best_domain
+    if data.linkedin_url:
+        body["profile_url"] = data.linkedin_url
+    if data.name:
+        body["company_name"] = data.name
+    return body
+
+
+def _linkedin(body: dict[str, Any]) -> str | None:
+    # §2.3: `b2b_profile_url` is a slug in the vendor example; the URL is built from it (adapter
+    # rule). A full URL there is accepted too. What `url` holds is UNCONFIRMED: used only when it is
+    # a LinkedIn URL.
+    value = body.get("b2b_profile_url")
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        url = normalize_linkedin_url(text)
+        if url is None and _SLUG.match(text) and "." not in text:
+            url = normalize_linkedin_url(LINKEDIN_COMPANY + text)
+        if url is not None:
+            return url
+    other = body.get("url")
+    return normalize_linkedin_url(other) if isinstance(other, str) else None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _employee_range(body: dict[str, Any]) -> str | None:
+    span = body.get("employeeCountRange")
+    if isinstance(span, dict):
+        start, end = _int(span.get("start")), _int(span.get("end"))
+        if start is not None and end is not None:
+            return f"{start}-{end}"
+        if start is not None:
+            return f"{start}+"
+    text = body.get("employee_range")
+    return str(text) if text else None
+
+
+def _str(value: Any) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def company_profile(body: dict[str, Any]) -> dict[str, Any]:
+    """Canonical CompanyProfile from the mixed-case response of §2.3."""
+    hq = body.get("headquarter") if isinstance(body.get("headquarter"), dict) else {}
+    founded = _int(body.get("founded_year"))
+    if founded is None and isinstance(body.get("foundedOn"), dict):
+        founded = _int(body["foundedOn"].get("year"))
+    website = _str(body.get("websiteUrl"))
+    return {
+        "name": _str(body.get("companyName")),
+        "domain": normalize_domain(website),
+        "website": website,
+        "linkedin_url": _linkedin(body),
+        "industry": _str(body.get("industry")),
+        "employee_count": _int(body.get("employeeCount")),
+        "employee_range": _employee_range(body),
+        "founded_year": founded,
+        "description": _str(body.get("description")),
+        "hq_city": _str(hq.get("city")),
+        "hq_region": _str(hq.get("geographicArea")),
+        "hq_country": _str(hq.get("country")),
+        "logo_url": _str(body.get("logo_url")),
+        "profile_source": NAME,
+    }
+
+
+async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    assert isinstance(data, CompanyInput)
+    response = await ctx.client.request(
+        "POST", COMPANY_SEARCH, json_body=_company_request(data), headers=_headers(ctx), accept={400, 404}
+    )
+    body: Any = response.json(NAME)
+    problem = _problem(body)
+    if response.status_code == 404:
+        # §2.3/§2.4: whether "not found" comes as 404 or as 200 is UNCONFIRMED; both are handled
+        if problem is not None and problem[0] in COMPANY_NOT_FOUND_CODES:
+            return not_found(http_status=404, provider_status=problem[0], raw=body)
+        return _error(body, 404)
+    if response.status_code == 400 or problem is not None:
+        return _error(body, response.status_code)
+    if not isinstance(body, dict):
+        return failed("unexpected response shape", http_status=response.status_code, provider_status=None, raw=body)
+    message = str(body["message"]) if body.get("message") is not None else None
+    if not _str(body.get("companyName")):
+        # §2.3 adapter rule: no companyName with no credits spent (or the message "Company not
+        # found") is "not found"; a charged answer without a company is not understood
+        if (message or "").strip().lower() == COMPANY_NOT_FOUND_MESSAGE or not body.get("credits_consumed"):
+            return not_found(http_status=response.status_code, provider_status=message, raw=body)
+        return failed(
+            "charged answer without a company", http_status=response.status_code, provider_status=message, raw=body
+        )
+    return found(company_profile(body), http_status=response.status_code, provider_status=message, raw=body)
+
+
+ACTIONS = {
+    "person.contact.resolve_email": Action(
+        provider=NAME, name="resolve_email", run=resolve_email, eligible=email_eligible
+    ),
+    "person.contact.resolve_mobile_phone": Action(provider=NAME, name="resolve_mobile_phone", run=resolve_mobile_phone),
+    "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company),
+}

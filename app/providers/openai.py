@@ -1,0 +1,170 @@
+"""OpenAI: the research operations by structured output on the Responses API (docs/providers.md §11).
+
+`POST /v1/responses` with `Authorization: Bearer <key>` [§11.1], `text.format` a strict
+`json_schema` asking for `{"url", "confidence"}` and, by default, the `web_search` tool limited to
+the domains the answer must be on [§11.2]. The URL is validated by the shared rules of
+`app/providers/_research.py` before it is accepted.
+"""
+
+import asyncio
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.providers import _research
+from app.providers._http import ProviderResponse, ProviderStatusError, parse_retry_after
+from app.providers._research import ResearchTask
+from app.providers.base import Action, ActionContext, ActionResult, failed
+
+NAME = "openai"
+BASE_URL = "https://api.openai.com"
+PATH = "/v1/responses"
+# no latency is documented; web searches run inside the one call [§11.1]
+TIMEOUT_SECONDS = 45.0
+
+# §11.4: a 429 with this code is an exhausted quota, not a rate limit: retrying cannot help
+QUOTA_EXCEEDED = "insufficient_quota"
+
+
+def _request(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> dict[str, Any]:
+    company, domain = _research.company_and_domain(data)
+    # §11.2: strict mode wants every property required and additionalProperties false; the
+    # optional url is a null union
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["url", "confidence"],
+        "properties": {
+            "url": {"type": ["string", "null"], "description": _research.URL_DESCRIPTION},
+            "confidence": {
+                "type": "string",
+                "enum": list(_research.CONFIDENCE_LEVELS),
+                "description": _research.CONFIDENCE_DESCRIPTION,
+            },
+        },
+    }
+    body: dict[str, Any] = {
+        "model": str(ctx.options["openai_model"]),
+        "instructions": task.instructions,
+        "input": task.question(company, domain),
+        "text": {"format": {"type": "json_schema", "name": task.schema_name, "strict": True, "schema": schema}},
+    }
+    # UNCONFIRMED (§11.2): that web_search and a json_schema format combine in one call; the
+    # setting `openai_web_search` turns the search off if the API refuses the combination
+    if ctx.options.get("openai_web_search", True):
+        body["tools"] = [{"type": "web_search", "filters": {"allowed_domains": task.search_domains(domain)}}]
+    return body
+
+
+def _error(body: Any) -> dict[str, Any]:
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _is_quota(body: Any) -> bool:
+    error = _error(body)
+    return QUOTA_EXCEEDED in (error.get("code"), error.get("type"))
+
+
+async def _send(body: dict[str, Any], ctx: ActionContext) -> ProviderResponse:
+    """One Responses call. A 429 is taken back from the shared policy once to tell an exhausted
+    quota (final, §11.4) from a rate limit, which is then waited out and retried by the policy."""
+    headers = {"Authorization": f"Bearer {ctx.client.api_key}"}
+    response = await ctx.client.request("POST", PATH, json_body=body, headers=headers, accept={400, 404, 429})
+    if response.status_code != 429 or _is_quota(response.body):
+        return response
+    retries_left = ctx.client.retry.max_retries - 1
+    if retries_left < 0:
+        raise ProviderStatusError.from_response(NAME, response)
+    delay = parse_retry_after(response.headers.get("retry-after"))
+    await asyncio.sleep(ctx.client.retry.initial if delay is None else delay)
+    return await ctx.client.request(
+        "POST", PATH, json_body=body, headers=headers, accept={400, 404}, max_retries=retries_left
+    )
+
+
+def _output_text(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(answer text, refusal) from the last assistant `message` item [§11.3]; the top-level
+    `output_text` is an SDK convenience and is not read."""
+    items = body.get("output")
+    messages = [
+        i for i in (items if isinstance(items, list) else []) if isinstance(i, dict) and i.get("type") == "message"
+    ]
+    if not messages:
+        return None, None
+    content = messages[-1].get("content")
+    parts = [p for p in (content if isinstance(content, list) else []) if isinstance(p, dict)]
+    refusals = [str(p.get("refusal") or "") for p in parts if p.get("type") == "refusal"]
+    if refusals:
+        return None, " ".join(refusals).strip() or "refused"
+    texts = [p["text"] for p in parts if p.get("type") == "output_text" and isinstance(p.get("text"), str)]
+    return ("".join(texts) if texts else None), None
+
+
+async def _resolve(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> ActionResult:
+    _, domain = _research.company_and_domain(data)
+    response = await _send(_request(task, data, ctx), ctx)
+    body: Any = response.json(NAME)
+    status = response.status_code
+    if status >= 400:
+        # §11.4: branch on error.code/type; 429 here is the exhausted quota
+        error = _error(body)
+        code = QUOTA_EXCEEDED if status == 429 else (error.get("code") or error.get("type"))
+        return failed(
+            str(error.get("message") or f"HTTP {status}"),
+            http_status=status,
+            provider_status=str(code) if code else None,
+            raw=body,
+        )
+    if not isinstance(body, dict) or "status" not in body:
+        return failed("unexpected response shape", http_status=status, provider_status=None, raw=body)
+    run_status = str(body["status"])
+    if run_status != "completed":
+        # incomplete (token limit…), failed, cancelled; queued/in_progress cannot be the answer of a
+        # synchronous call [§11.3]
+        details = body.get("incomplete_details")
+        reason = _error(body).get("message") or (details.get("reason") if isinstance(details, dict) else None)
+        return failed(
+            f"response {run_status}" + (f": {reason}" if reason else ""),
+            http_status=status,
+            provider_status=run_status,
+            raw=body,
+        )
+    text, refusal = _output_text(body)
+    if refusal is not None:
+        return failed(f"the model refused: {refusal}", http_status=status, provider_status="refusal", raw=body)
+    if text is None:
+        return failed("no output text in the response", http_status=status, provider_status="no_output", raw=body)
+    answer = _research.parse_answer(text)
+    if answer is None:
+        return failed("the answer text is not JSON", http_status=status, provider_status="invalid_answer", raw=body)
+    # url_citation annotations stay in `raw` as sources; only the answer's url is judged [§11.3]
+    return _research.judge(
+        task,
+        answer,
+        domain,
+        min_confidence=_min_confidence(ctx),
+        http_status=status,
+        provider_status=run_status,
+        raw=body,
+    )
+
+
+def _min_confidence(ctx: ActionContext) -> str:
+    return str(ctx.options.get("openai_min_confidence") or _research.DEFAULT_MIN_CONFIDENCE)
+
+
+async def resolve_g2_url(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    return await _resolve(_research.G2, data, ctx)
+
+
+async def resolve_pricing_page_url(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    return await _resolve(_research.PRICING, data, ctx)
+
+
+ACTIONS = {
+    "company.research.resolve_g2_url": Action(provider=NAME, name="resolve_g2_url", run=resolve_g2_url),
+    "company.research.resolve_pricing_page_url": Action(
+        provider=NAME, name="resolve_pricing_page_url", run=resolve_pricing_page_url
+    ),
+}

@@ -1,0 +1,208 @@
+"""Parallel Task API: work email lookup as an asynchronous research run (docs/providers.md §8).
+
+One run per attempt: `POST /v1/tasks/runs` creates it (202, `run_id`), then
+`GET /v1/tasks/runs/{run_id}/result?timeout=<s>` blocks until it completes or answers 408 (not
+done yet) (§8.2). The wait is bounded by `parallel_max_wait_seconds` and the operation's deadline;
+when it runs out the attempt fails with `provider_status="timeout"` and the run id in `raw`, and no
+second run is ever started (§0.1.7).
+"""
+
+import asyncio
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.contracts.entities import PersonInput
+from app.contracts.normalize import normalize_email
+from app.providers._http import ProviderError
+from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+
+NAME = "parallel"
+BASE_URL = "https://api.parallel.ai"
+# the create call answers at once (§8.1); the result waits set their own timeouts
+TIMEOUT_SECONDS = 30.0
+RUNS = "/v1/tasks/runs"
+DEFAULT_PROCESSOR = "core"
+DEFAULT_MAX_WAIT_SECONDS = 100.0
+# the result endpoint's `timeout` is an integer number of seconds (§8.2, default 600)
+MIN_WAIT_SECONDS = 1
+MAX_WAIT_SECONDS = 600
+# the HTTP read timeout of a result call exceeds the server-side wait by this much
+READ_MARGIN_SECONDS = 5.0
+# at least this long between two result calls, should the server answer 408 early; the Task API
+# limit of 2,000 requests/min may count GETs too (§8.3)
+POLL_FLOOR_SECONDS = 1.0
+RETRY_PAUSE_SECONDS = 1.0
+NOT_FOUND = "NOT_FOUND"
+
+# §8.1 adapter rule: Parallel has no native "not found", so the schema encodes it; no citations,
+# confidence or reasoning fields (the basis carries them)
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["work_email"],
+    "properties": {
+        "work_email": {
+            "type": "string",
+            "description": (
+                "The person's current work email address at the given company, as published or "
+                "confirmed by public sources. If no work email can be found with confidence, the "
+                f"literal string {NOT_FOUND}."
+            ),
+        },
+    },
+}
+
+INPUT_FIELDS: dict[str, str] = {
+    "first_name": "The person's first name",
+    "last_name": "The person's last name",
+    "full_name": "The person's full name",
+    "company_name": "The name of the company the person works at",
+    "company_domain": "The web domain of the company the person works at",
+    "linkedin_url": "The person's LinkedIn profile URL",
+    "title": "The person's job title",
+}
+
+
+def task_input(data: PersonInput) -> dict[str, str]:
+    first, last = data.names()
+    values = {
+        "first_name": first,
+        "last_name": last,
+        "full_name": data.full_name or " ".join(p for p in (first, last) if p),
+        "company_name": data.company_name,
+        "company_domain": data.company_domain,
+        "linkedin_url": data.linkedin_url,
+        "title": data.title,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def create_body(data: PersonInput, processor: str) -> dict[str, Any]:
+    run_input = task_input(data)
+    input_schema = {
+        "type": "object",
+        "properties": {k: {"type": "string", "description": INPUT_FIELDS[k]} for k in run_input},
+        "required": list(run_input),
+    }
+    return {
+        "input": run_input,
+        "processor": processor,
+        "task_spec": {
+            "input_schema": {"type": "json", "json_schema": input_schema},
+            "output_schema": {"type": "json", "json_schema": OUTPUT_SCHEMA},
+        },
+    }
+
+
+def _budget_end(ctx: ActionContext) -> float:
+    max_wait = float(ctx.options.get("parallel_max_wait_seconds") or DEFAULT_MAX_WAIT_SECONDS)
+    end = time.monotonic() + max_wait
+    return min(end, ctx.deadline) if ctx.deadline is not None else end
+
+
+def _confidence(output: dict[str, Any]) -> str | None:
+    basis = output.get("basis")
+    if not isinstance(basis, list):
+        return None
+    for item in basis:
+        if isinstance(item, dict) and item.get("field") == "work_email" and item.get("confidence") is not None:
+            return str(item["confidence"])
+    return None
+
+
+def _classify(body: Any, http_status: int) -> ActionResult:
+    """The result of a completed run (§8.2)."""
+    if not isinstance(body, dict) or not isinstance(body.get("output"), dict):
+        return failed("unexpected response shape", http_status=http_status, provider_status=None, raw=body)
+    run = body.get("run") if isinstance(body.get("run"), dict) else {}
+    status = str(run.get("status") or "completed")
+    if status != "completed":
+        # §0.1.2: any run status but completed is a failure, with the status kept
+        return failed(f"run ended with status {status!r}", http_status=http_status, provider_status=status, raw=body)
+    output = body["output"]
+    content = output.get("content")
+    if not isinstance(content, dict):
+        return failed("unexpected output content", http_status=http_status, provider_status=status, raw=body)
+    value = content.get("work_email")
+    text = value.strip() if isinstance(value, str) else ""
+    email = normalize_email(text) if text.upper() != NOT_FOUND else None
+    confidence = _confidence(output)
+    # §8.2 adapter rule: NOT_FOUND, anything that is not an email, or low confidence → not found
+    if email is None or confidence == "low":
+        return not_found(http_status=http_status, provider_status=status, raw=body)
+    result = {"work_email": email, "email_confidence": confidence, "email_verdict": None, "email_source": NAME}
+    return found(result, http_status=http_status, provider_status=status, raw=body)
+
+
+async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    assert isinstance(data, PersonInput)
+    headers = {"x-api-key": ctx.client.api_key or ""}
+    until = _budget_end(ctx)
+    if until - time.monotonic() < MIN_WAIT_SECONDS:
+        # a run that cannot be waited for would only be paid for
+        return failed("no time left to wait for a run", http_status=None, provider_status="timeout", raw=None)
+    processor = str(ctx.options.get("parallel_processor") or DEFAULT_PROCESSOR)
+    created = await ctx.client.request("POST", RUNS, json_body=create_body(data, processor), headers=headers)
+    run: Any = created.json(NAME)
+    run_id = run.get("run_id") if isinstance(run, dict) else None
+    if not run_id:
+        return failed(
+            "no run_id in the create response", http_status=created.status_code, provider_status=None, raw=run
+        )
+    return await _wait(ctx, str(run_id), run, until, headers)
+
+
+async def _wait(ctx: ActionContext, run_id: str, run: Any, until: float, headers: dict[str, str]) -> ActionResult:
+    """Block on the result endpoint until the run completes or the budget ends. Transient errors
+    (5xx, 429, network) are retried here, within the budget, rather than by the HTTP layer: the run
+    is already paid for, and the budget, not a retry count, bounds the wait."""
+    path = f"{RUNS}/{run_id}/result"
+    last_status: int | None = None
+    while (remaining := until - time.monotonic()) >= MIN_WAIT_SECONDS:
+        wait = min(int(remaining), MAX_WAIT_SECONDS)
+        started = time.monotonic()
+        try:
+            response = await ctx.client.request(
+                "GET",
+                path,
+                params={"timeout": wait},
+                headers=headers,
+                accept={408},
+                timeout=wait + READ_MARGIN_SECONDS,
+                max_retries=0,
+            )
+            body: Any = response.json(NAME) if response.status_code != 408 else None
+        except ProviderError as e:
+            if not e.retryable:
+                # 401/403, 404 (unknown run), 410 (cancelled), 422, a non-JSON body: reported with
+                # the run id kept
+                return failed(
+                    e.message,
+                    http_status=e.status_code,
+                    provider_status=e.code,
+                    raw={"run_id": run_id, "run": run, "body": e.body},
+                )
+            last_status = e.status_code
+            pause = e.retry_after if e.retry_after is not None else RETRY_PAUSE_SECONDS
+            await asyncio.sleep(max(0.0, min(pause, until - time.monotonic())))
+            continue
+        if response.status_code == 408:
+            # not done within `timeout`: keep waiting on the same run (§8.2)
+            last_status = 408
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(max(0.0, min(POLL_FLOOR_SECONDS - elapsed, until - time.monotonic())))
+            continue
+        return _classify(body, response.status_code)
+    return failed(
+        f"run {run_id} not finished within the time budget",
+        http_status=last_status,
+        provider_status="timeout",
+        raw={"run_id": run_id, "run": run},
+    )
+
+
+ACTIONS = {
+    "person.contact.resolve_email": Action(provider=NAME, name="resolve_email", run=resolve_email),
+}

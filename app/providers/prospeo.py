@@ -1,0 +1,265 @@
+"""Prospeo: company enrichment and person/company search (docs/providers.md §5, §13.5).
+
+Every call is a JSON `POST` with the headers `X-KEY: <key>` and `Content-Type: application/json`
+(required) [§5, P3]. Every body carries a boolean `error`; the outcome is decided from its
+`error_code`, never from the HTTP status alone [§5.3]: "no match" (`NO_MATCH`, `NO_RESULTS`), out of
+credits and bad input all come back as HTTP 400.
+
+Search pages hold 25 results, at most 1,000 pages [§5.2]; there is no page-size parameter, so a
+page is cut to the caller's `limit` and the next cursor is the next page number.
+"""
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.contracts.entities import CompanyInput, SearchInput
+from app.contracts.normalize import normalize_domain, normalize_linkedin_url
+from app.providers._http import ProviderResponse
+from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+
+NAME = "prospeo"
+BASE_URL = "https://api.prospeo.io"
+# synchronous API; docs/providers.md gives no latency figure for it
+TIMEOUT_SECONDS = 30.0
+ENRICH_COMPANY_PATH = "/enrich-company"
+SEARCH_COMPANY_PATH = "/search-company"
+SEARCH_PERSON_PATH = "/search-person"
+
+# [§5.3] no-match codes are answers; every other 400 code is a failure
+NOT_FOUND_CODES = frozenset({"NO_MATCH", "NO_RESULTS"})
+# [§5.3, §0.1.4] a vendor-side fault reported as 400: the only 400 that is re-sent
+RETRY_CODE = "INTERNAL_ERROR"
+MAX_PAGE = 1000  # [§5.2]
+
+FILTER_FIELDS = (
+    "query",
+    "company_domains",
+    "company_names",
+    "job_titles",
+    "seniorities",
+    "industries",
+    "locations",
+    "employee_ranges",
+)
+# Only filters whose API shape docs/providers.md documents are mapped [§5.2, SP §5.3]: the API-only
+# `filters.company.websites` / `filters.company.names`, and `person_job_title` / `person_seniority`
+# ({"include": [...]}). Industry, location and headcount values must come from Prospeo's own
+# suggestion lists, which are not documented here, and there is no free-text filter: a search that
+# sets one of those is skipped rather than run with the filter silently dropped.
+COMPANY_SEARCH_FILTERS = frozenset({"company_domains", "company_names"})
+PERSON_SEARCH_FILTERS = COMPANY_SEARCH_FILTERS | {"job_titles", "seniorities"}
+
+
+def _headers(ctx: ActionContext) -> dict[str, str]:
+    return {"X-KEY": ctx.client.api_key or "", "Content-Type": "application/json"}
+
+
+async def _post(ctx: ActionContext, path: str, body: dict[str, Any]) -> tuple[ProviderResponse, Any]:
+    """One logical call. HTTP 400 is an answer here (no match, credits, input); `INTERNAL_ERROR` is
+    re-sent with the client's retry budget, since it is Prospeo's own fault and costs nothing."""
+    retry = ctx.client.retry
+    for attempt in range(retry.max_retries + 1):
+        response = await ctx.client.request("POST", path, json_body=body, headers=_headers(ctx), accept={400})
+        payload = response.json(NAME)
+        if _error_code(payload) != RETRY_CODE or attempt == retry.max_retries:
+            break
+        await asyncio.sleep(min(retry.initial * 2**attempt, retry.maximum))
+    return response, payload
+
+
+def _error_code(body: Any) -> str | None:
+    if isinstance(body, dict) and body.get("error_code"):
+        return str(body["error_code"])
+    return None
+
+
+def _refusal(response: ProviderResponse, body: Any) -> ActionResult | None:
+    """not_found/failed when Prospeo did not answer with data (also for `error: true` with HTTP 200);
+    None when the body is a success."""
+    if response.status_code < 300 and isinstance(body, dict) and body.get("error") is not True:
+        return None
+    code = _error_code(body)
+    if code in NOT_FOUND_CODES:
+        return not_found(http_status=response.status_code, provider_status=code, raw=body)
+    message = code or f"HTTP {response.status_code} without an error_code"
+    if isinstance(body, dict) and body.get("filter_error"):
+        message = f"{message}: {body['filter_error']}"
+    return failed(message, http_status=response.status_code, provider_status=code, raw=body)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _company_fields(company: dict[str, Any]) -> dict[str, Any]:
+    """Canonical fields of a Prospeo company object [§5.1]; any property, even `location`, may be null."""
+    location = _dict(company.get("location"))
+    return {
+        "name": _text(company.get("name")),
+        "domain": normalize_domain(company.get("domain")) or normalize_domain(company.get("website")),
+        "linkedin_url": normalize_linkedin_url(company.get("linkedin_url")),
+        "industry": _text(company.get("industry")),
+        "employee_count": _int(company.get("employee_count")),
+        "employee_range": _text(company.get("employee_range")),
+        "hq_country": _text(location.get("country_code")) or _text(location.get("country")),
+    }
+
+
+async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    assert isinstance(data, CompanyInput)
+    # every known datapoint goes in: more of them improve the match; the name alone is allowed but
+    # discouraged [§5.1]
+    fields = {
+        "company_website": data.best_domain,
+        "company_linkedin_url": data.linkedin_url,
+        "company_name": data.name,
+    }
+    body = {"data": {k: v for k, v in fields.items() if v}}
+    response, payload = await _post(ctx, ENRICH_COMPANY_PATH, body)
+    if (refused := _refusal(response, payload)) is not None:
+        return refused
+    company = payload.get("company")
+    if not isinstance(company, dict):
+        return failed("no company in the answer", http_status=response.status_code, provider_status=None, raw=payload)
+    location = _dict(company.get("location"))
+    output = {
+        **_company_fields(company),
+        "website": _text(company.get("website")),
+        "founded_year": _int(company.get("founded")),
+        "description": _text(company.get("description")),
+        "hq_city": _text(location.get("city")),
+        "hq_region": _text(location.get("state")),
+        "logo_url": _text(company.get("logo_url")),
+        "profile_source": NAME,
+    }
+    return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+
+
+def _page(data: SearchInput) -> int | None:
+    cursor = (data.cursors or {}).get(NAME)
+    if cursor is None:
+        return 1
+    page = _int(cursor)
+    return page if page is not None and 1 <= page <= MAX_PAGE else None
+
+
+def _search_skip(data: BaseModel, supported: frozenset[str]) -> str | None:
+    assert isinstance(data, SearchInput)
+    unsupported = [f for f in FILTER_FIELDS if getattr(data, f) and f not in supported]
+    if unsupported:
+        return "unsupported_filter:" + ",".join(unsupported)
+    if data.cursors and NAME in data.cursors and data.cursors[NAME] is None:
+        return "no_more_results"
+    if _page(data) is None:
+        return "invalid_cursor"
+    if not _filters(data, supported):
+        return "missing_input:" + "|".join(f for f in FILTER_FIELDS if f in supported)
+    return None
+
+
+def eligible_company_search(data: BaseModel) -> str | None:
+    return _search_skip(data, COMPANY_SEARCH_FILTERS)
+
+
+def eligible_person_search(data: BaseModel) -> str | None:
+    return _search_skip(data, PERSON_SEARCH_FILTERS)
+
+
+def _filters(data: SearchInput, supported: frozenset[str]) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    company: dict[str, Any] = {}
+    if domains := data.domains():
+        company["websites"] = {"include": domains}
+    if names := [n.strip() for n in data.company_names or [] if n.strip()]:
+        company["names"] = {"include": names}
+    if company:
+        filters["company"] = company
+    if "job_titles" in supported and (titles := [t.strip() for t in data.job_titles or [] if t.strip()]):
+        filters["person_job_title"] = {"include": titles}
+    if "seniorities" in supported and (levels := [s.strip() for s in data.seniorities or [] if s.strip()]):
+        # values must be Prospeo's own (e.g. "Director"); a wrong one is refused with INVALID_FILTERS
+        filters["person_seniority"] = {"include": levels}
+    return filters
+
+
+def _next_page(payload: dict[str, Any], page: int) -> int | None:
+    pagination = _dict(payload.get("pagination"))
+    current = _int(pagination.get("current_page")) or page
+    total = _int(pagination.get("total_page"))
+    if total is None or current >= total or current >= MAX_PAGE:
+        return None
+    return current + 1
+
+
+async def _search(
+    data: BaseModel,
+    ctx: ActionContext,
+    path: str,
+    supported: frozenset[str],
+    list_key: str,
+    to_item: Callable[[dict[str, Any]], dict[str, Any]],
+) -> ActionResult:
+    assert isinstance(data, SearchInput)
+    page = _page(data) or 1
+    response, payload = await _post(ctx, path, {"page": page, "filters": _filters(data, supported)})
+    if (refused := _refusal(response, payload)) is not None:
+        return refused
+    results = payload.get("results")
+    if not isinstance(results, list):
+        return failed(
+            "no results list in the answer", http_status=response.status_code, provider_status=None, raw=payload
+        )
+    rows = [r for r in results if isinstance(r, dict)]
+    if not rows:
+        return not_found(http_status=response.status_code, provider_status=None, raw=payload)
+    # a page always holds 25 rows [§5.2]: the rows cut off by `limit` are not seen again on the next page
+    output = {list_key: [to_item(r) for r in rows[: data.limit]], "next_cursors": {NAME: _next_page(payload, page)}}
+    return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+
+
+def _person_item(row: dict[str, Any]) -> dict[str, Any]:
+    person = _dict(row.get("person"))
+    company = _dict(row.get("company"))
+    return {
+        "full_name": _text(person.get("full_name")),
+        "title": _text(person.get("current_job_title")),
+        "linkedin_url": normalize_linkedin_url(person.get("linkedin_url")),
+        "company_name": _text(company.get("name")),
+        "company_domain": normalize_domain(company.get("domain")) or normalize_domain(company.get("website")),
+        "source": NAME,
+    }
+
+
+def _company_item(row: dict[str, Any]) -> dict[str, Any]:
+    return {**_company_fields(_dict(row.get("company"))), "source": NAME}
+
+
+async def search_people(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    return await _search(data, ctx, SEARCH_PERSON_PATH, PERSON_SEARCH_FILTERS, "people", _person_item)
+
+
+async def search_companies(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    return await _search(data, ctx, SEARCH_COMPANY_PATH, COMPANY_SEARCH_FILTERS, "companies", _company_item)
+
+
+ACTIONS = {
+    "person.search": Action(provider=NAME, name="search", run=search_people, eligible=eligible_person_search),
+    "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company),
+    "company.search": Action(provider=NAME, name="search", run=search_companies, eligible=eligible_company_search),
+}

@@ -1,0 +1,136 @@
+"""Durable execution history: one operation_runs row per execute call, one operation_attempts
+row per provider attempt, written together."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from app.models.execute import OperationAttempt, OperationRun
+
+RUN_COLUMNS = """id, org_id, company_id, user_id, api_token_id, auth_method, operation_id, entity_type, status,
+    input, output, missing_inputs, options, pipeline_run_id, step_position, duration_ms, created_at"""
+
+INSERT_RUN = """
+INSERT INTO operation_runs (org_id, company_id, user_id, api_token_id, auth_method, operation_id, entity_type,
+                            status, input, output, missing_inputs, options, pipeline_run_id, step_position,
+                            duration_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+RETURNING id
+"""
+# all attempts of a run in one round trip
+INSERT_ATTEMPTS = """
+INSERT INTO operation_attempts (org_id, run_id, position, provider, action, status, skip_reason, http_status,
+                                provider_status, duration_ms, raw_response)
+SELECT $1, $2, a.position, a.provider, a.action, a.status::operation_attempt_status, a.skip_reason, a.http_status,
+       a.provider_status, a.duration_ms, a.raw_response
+FROM UNNEST($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::int[],
+            $11::jsonb[])
+     AS a(position, provider, action, status, skip_reason, http_status, provider_status, duration_ms, raw_response)
+"""
+GET_RUN = f"""
+SELECT {RUN_COLUMNS} FROM operation_runs
+WHERE id = $1 AND org_id = $2 AND ($3::uuid IS NULL OR company_id = $3)
+"""
+LIST_ATTEMPTS = """
+SELECT position, provider, action, status, skip_reason, http_status, provider_status, duration_ms, raw_response,
+       created_at
+FROM operation_attempts WHERE run_id = $1 AND org_id = $2 ORDER BY position
+"""
+LIST_RUNS_FOR_ORG = f"""
+SELECT {RUN_COLUMNS} FROM operation_runs
+WHERE org_id = $1
+  AND ($2::uuid IS NULL OR company_id = $2)
+  AND ($3::text IS NULL OR operation_id = $3)
+  AND ($4::text IS NULL OR status::text = $4)
+  AND ($5::uuid IS NULL OR pipeline_run_id = $5)
+  AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $8
+"""
+
+
+async def insert_run(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    *,
+    company_id: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+    api_token_id: uuid.UUID | None,
+    auth_method: str,
+    operation_id: str,
+    entity_type: str,
+    status: str,
+    input: dict[str, Any],
+    output: dict[str, Any] | None,
+    missing_inputs: list[str],
+    options: dict[str, Any],
+    pipeline_run_id: uuid.UUID | None,
+    step_position: int | None,
+    duration_ms: int,
+    attempts: list[dict[str, Any]],
+) -> uuid.UUID:
+    run_id: uuid.UUID = await conn.fetchval(
+        INSERT_RUN,
+        org_id,
+        company_id,
+        user_id,
+        api_token_id,
+        auth_method,
+        operation_id,
+        entity_type,
+        status,
+        input,
+        output,
+        missing_inputs,
+        options,
+        pipeline_run_id,
+        step_position,
+        duration_ms,
+    )
+    if attempts:
+        await conn.execute(
+            INSERT_ATTEMPTS,
+            org_id,
+            run_id,
+            [i + 1 for i in range(len(attempts))],
+            [a["provider"] for a in attempts],
+            [a["action"] for a in attempts],
+            [a["status"] for a in attempts],
+            [a["skip_reason"] for a in attempts],
+            [a["http_status"] for a in attempts],
+            [a["provider_status"] for a in attempts],
+            [a["duration_ms"] for a in attempts],
+            [a["raw_response"] for a in attempts],
+        )
+    return run_id
+
+
+async def get_run(
+    conn: asyncpg.Connection, org_id: uuid.UUID, company_scope: uuid.UUID | None, run_id: uuid.UUID
+) -> OperationRun | None:
+    row = await conn.fetchrow(GET_RUN, run_id, org_id, company_scope)
+    return OperationRun.model_validate(dict(row)) if row else None
+
+
+async def list_attempts(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID) -> list[OperationAttempt]:
+    rows = await conn.fetch(LIST_ATTEMPTS, run_id, org_id)
+    return [OperationAttempt.model_validate(dict(r)) for r in rows]
+
+
+async def list_runs_for_org(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    company_scope: uuid.UUID | None,
+    *,
+    operation_id: str | None,
+    status: str | None,
+    pipeline_run_id: uuid.UUID | None,
+    after: tuple[datetime | None, uuid.UUID | None],
+    limit: int,
+) -> list[OperationRun]:
+    rows = await conn.fetch(
+        LIST_RUNS_FOR_ORG, org_id, company_scope, operation_id, status, pipeline_run_id, after[0], after[1], limit + 1
+    )
+    return [OperationRun.model_validate(dict(r)) for r in rows]

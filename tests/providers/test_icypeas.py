@@ -1,0 +1,170 @@
+import asyncio
+import time
+
+import httpx
+import pytest
+import respx
+
+from app.contracts.entities import PersonInput
+from app.operations.providers import RateGateDb
+from app.providers import icypeas
+from app.providers._http import ProviderAuthError, ProviderMalformedResponse, ProviderServerError
+from app.providers.base import AttemptStatus
+from tests.providers.conftest import TEST_KEY, base_url
+
+START = base_url("icypeas") + "/api/email-search"
+READ = base_url("icypeas") + "/api/bulk-single-searchs/read"
+PERSON = PersonInput(first_name="Jane", last_name="Doe", company_domain="https://www.acme.com/")
+
+
+def _item(status: str, emails=None) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "success": True,
+            "total": 1,
+            "sorts": [[], []],
+            "items": [
+                {
+                    "_id": "s1",
+                    "name": "__icypeas__individual",
+                    "status": status,
+                    "results": {"firstname": "Jane", "lastname": "Doe", "emails": emails or []},
+                }
+            ],
+        },
+    )
+
+
+STARTED = httpx.Response(200, json={"success": True, "item": {"_id": "s1", "status": "NONE"}})
+
+
+class TestResolveEmail:
+    @respx.mock
+    async def test_starts_then_reads_with_the_documented_shapes(self, provider_ctx):
+        start = respx.post(START).mock(return_value=STARTED)
+        read = respx.post(READ).mock(
+            side_effect=[
+                _item("IN_PROGRESS"),
+                _item(
+                    "DEBITED",
+                    [
+                        {"email": "j.doe@acme.com", "certainty": "probable"},
+                        {"email": "Jane.Doe@acme.com", "certainty": "ultra_sure"},
+                    ],
+                ),
+            ]
+        )
+        outcome = await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+        request = start.calls.last.request
+        assert request.headers["authorization"] == TEST_KEY  # no Bearer prefix [I2]
+        assert request.headers["content-type"] == "application/json"
+        import json
+
+        assert json.loads(request.content) == {"firstname": "Jane", "lastname": "Doe", "domainOrCompany": "acme.com"}
+        assert json.loads(read.calls.last.request.content) == {"id": "s1"}
+        assert read.call_count == 2
+        assert outcome.status is AttemptStatus.found
+        assert outcome.output == {
+            "work_email": "jane.doe@acme.com",
+            "email_confidence": "ultra_sure",
+            "email_source": "icypeas",
+        }
+        assert outcome.provider_status == "DEBITED"
+
+    @pytest.mark.parametrize("status", ["NOT_FOUND", "DEBITED_NOT_FOUND"])
+    @respx.mock
+    async def test_not_found_statuses(self, provider_ctx, status):
+        respx.post(START).mock(return_value=STARTED)
+        respx.post(READ).mock(return_value=_item(status))
+        outcome = await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+        assert outcome.status is AttemptStatus.not_found and outcome.provider_status == status
+
+    @pytest.mark.parametrize("status", ["BAD_INPUT", "INSUFFICIENT_FUNDS", "ABORTED", "SOMETHING_NEW"])
+    @respx.mock
+    async def test_other_final_statuses_fail_with_the_status_kept(self, provider_ctx, status):
+        respx.post(START).mock(return_value=STARTED)
+        respx.post(READ).mock(return_value=_item(status))
+        outcome = await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+        assert outcome.status is AttemptStatus.failed and outcome.provider_status == status
+
+    @respx.mock
+    async def test_validation_errors_come_with_http_200(self, provider_ctx):
+        respx.post(START).mock(
+            return_value=httpx.Response(
+                200, json={"success": False, "validationErrors": [{"field": "domainOrCompany", "type": "required"}]}
+            )
+        )
+        outcome = await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+        assert outcome.status is AttemptStatus.failed and outcome.provider_status == "validation_error"
+
+    @respx.mock
+    async def test_a_bad_key_is_an_auth_error(self, provider_ctx):
+        respx.post(START).mock(return_value=httpx.Response(401, text="Unauthorized access."))
+        with pytest.raises(ProviderAuthError):
+            await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+
+    @respx.mock
+    async def test_a_429_on_read_is_retried(self, provider_ctx):
+        respx.post(START).mock(return_value=STARTED)
+        read = respx.post(READ).mock(
+            side_effect=[
+                httpx.Response(
+                    429,
+                    headers={"Retry-After": "0"},
+                    json={"message": "You have exceeded the max number of requests per minute."},
+                ),
+                _item("DEBITED", [{"email": "jane@acme.com", "certainty": "sure"}]),
+            ]
+        )
+        outcome = await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+        assert outcome.status is AttemptStatus.found and read.call_count == 2
+
+    @respx.mock
+    async def test_a_5xx_on_start_is_not_re_sent_when_exhausted(self, provider_ctx):
+        start = respx.post(START).mock(return_value=httpx.Response(502))
+        with pytest.raises(ProviderServerError):
+            await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+        assert start.call_count == 3
+
+    @respx.mock
+    async def test_a_start_timeout_is_not_re_sent(self, provider_ctx):
+        start = respx.post(START).mock(side_effect=httpx.ReadTimeout("slow"))
+        from app.providers._http import ProviderTimeoutError
+
+        with pytest.raises(ProviderTimeoutError):
+            await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+        assert start.call_count == 1
+
+    @respx.mock
+    async def test_malformed_json_fails(self, provider_ctx):
+        respx.post(START).mock(return_value=httpx.Response(200, text="{not json"))
+        with pytest.raises(ProviderMalformedResponse):
+            await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
+
+    @respx.mock
+    async def test_the_wait_is_bounded_and_the_search_never_restarted(self, provider_ctx):
+        start = respx.post(START).mock(return_value=STARTED)
+        respx.post(READ).mock(return_value=_item("IN_PROGRESS"))
+        ctx = provider_ctx("icypeas", icypeas_max_wait_seconds=0.3, icypeas_poll_interval_seconds=0.05)
+        began = time.monotonic()
+        outcome = await icypeas.resolve_email(PERSON, ctx)
+        assert time.monotonic() - began < 2
+        assert outcome.status is AttemptStatus.failed and outcome.provider_status == "timeout"
+        assert outcome.raw["search_id"] == "s1" and start.call_count == 1
+
+
+async def test_reads_are_paced_account_wide_across_concurrent_searches(app):
+    """Three searches at once share one schedule: their reads are at least the interval apart."""
+    gate = RateGateDb(app.state.db)
+    key = f"test:{time.monotonic_ns()}"
+    stamps: list[float] = []
+
+    async def read() -> None:
+        await gate.wait_turn(key, 0.2)
+        stamps.append(time.monotonic())
+
+    await asyncio.gather(*(read() for _ in range(4)))
+    stamps.sort()
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert all(g >= 0.15 for g in gaps), gaps
