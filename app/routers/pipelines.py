@@ -1,0 +1,65 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+
+from app.auth.dependencies import OrgAdminAuth, ReaderAuth
+from app.db import ConnDep, DbDep
+from app.models.common import Data, Page
+from app.models.pipelines import (
+    PipelineRun,
+    PipelineRunDetail,
+    PipelineRunListRequest,
+    PipelineRunRef,
+    StepResult,
+    StepResultListRequest,
+    Submission,
+    SubmissionListRequest,
+    SubmissionRef,
+)
+from app.routers._responses import errors
+from app.services import batch as batch_service
+from app.services import pipeline_runs as pipeline_runs_service
+
+router = APIRouter(tags=["pipelines"])
+
+
+@router.post("/api/submissions/list", response_model=Data[Page[Submission]], responses=errors(400))
+async def list_submissions(
+    auth: ReaderAuth, conn: ConnDep, body: Annotated[SubmissionListRequest, Body(default_factory=SubmissionListRequest)]
+) -> Data[Page[Submission]]:
+    """Submissions visible to the caller, newest first."""
+    return Data(data=await pipeline_runs_service.list_submissions(conn, auth, body))
+
+
+@router.post("/api/submissions/get", response_model=Data[Submission], responses=errors(404))
+async def get_submission(body: SubmissionRef, auth: ReaderAuth, conn: ConnDep) -> Data[Submission]:
+    """One submission."""
+    return Data(data=await batch_service.get_submission(conn, auth, body.submission_id))
+
+
+@router.post("/api/pipeline-runs/list", response_model=Data[Page[PipelineRun]], responses=errors(400))
+async def list_runs(
+    auth: ReaderAuth,
+    conn: ConnDep,
+    body: Annotated[PipelineRunListRequest, Body(default_factory=PipelineRunListRequest)],
+) -> Data[Page[PipelineRun]]:
+    """Pipeline runs visible to the caller, newest first; filter by submission or status."""
+    return Data(data=await pipeline_runs_service.list(conn, auth, body))
+
+
+@router.post("/api/pipeline-runs/get", response_model=Data[PipelineRunDetail], responses=errors(404))
+async def get_run(body: PipelineRunRef, auth: ReaderAuth, conn: ConnDep) -> Data[PipelineRunDetail]:
+    """One pipeline run with its frozen blueprint."""
+    return Data(data=await pipeline_runs_service.get(conn, auth, body.pipeline_run_id))
+
+
+@router.post("/api/pipeline-runs/retry", response_model=Data[PipelineRunDetail], responses=errors(403, 404, 409))
+async def retry_run(body: PipelineRunRef, auth: OrgAdminAuth, db: DbDep, request: Request) -> Data[PipelineRunDetail]:
+    """Retry a failed run from its failed step; succeeded steps are not run again."""
+    return Data(data=await pipeline_runs_service.retry(db, request.app.state.dispatcher, auth, body.pipeline_run_id))
+
+
+@router.post("/api/step-results/list", response_model=Data[Page[StepResult]], responses=errors(404))
+async def list_steps(body: StepResultListRequest, auth: ReaderAuth, conn: ConnDep) -> Data[Page[StepResult]]:
+    """The step results of one pipeline run, in position order."""
+    return Data(data=Page[StepResult](items=await pipeline_runs_service.list_steps(conn, auth, body.pipeline_run_id)))

@@ -1,0 +1,165 @@
+"""Batch submit, status and cancel (CONTRACT §6–§7).
+
+Submit writes one submission, one run per entity and one queued step per enabled step with COPY
+(no per-entity round trips), and in local mode enqueues every run's job in the same transaction.
+In trigger mode the runs are sent to Trigger.dev after commit; the sweeper re-sends any the
+orchestrator did not acknowledge.
+"""
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from app.auth.context import AuthContext
+from app.db import Db
+from app.errors import BadRequest, Conflict, not_found
+from app.models.blueprints import Blueprint
+from app.models.pipelines import (
+    BatchStatus,
+    BatchStatusRequest,
+    BatchSubmitRequest,
+    BatchSubmitResult,
+    RunPage,
+    Submission,
+)
+from app.repositories import pipelines as pipelines_repo
+from app.services import blueprints as blueprints_service
+from app.services import companies as companies_service
+from app.services.dispatch import Dispatcher
+
+MAX_REPORTED_MISMATCHES = 20
+
+
+def snapshot(blueprint: Blueprint) -> tuple[dict[str, Any], str]:
+    """The blueprint frozen into each run, and a version that names exactly these steps."""
+    steps = [s.model_dump() for s in blueprint.steps]
+    frozen = {
+        "blueprint_id": str(blueprint.id),
+        "name": blueprint.name,
+        "version": blueprint.version,
+        "entity_type": blueprint.entity_type.value,
+        "steps": steps,
+    }
+    digest = hashlib.sha256(json.dumps(steps, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return frozen, f"{blueprint.version}:{digest[:16]}"
+
+
+async def _company_for(conn: asyncpg.Connection, auth: AuthContext, company_id: uuid.UUID | None) -> uuid.UUID:
+    if auth.company_id is not None:
+        if company_id is not None and company_id != auth.company_id:
+            raise not_found("company")
+        return auth.company_id
+    if company_id is None:
+        raise BadRequest("company_id is required: name the client company the batch is for", code="company_required")
+    return (await companies_service.get(conn, auth, company_id)).id
+
+
+async def submit(
+    db: Db, dispatcher: Dispatcher, auth: AuthContext, body: BatchSubmitRequest, *, max_entities: int
+) -> BatchSubmitResult:
+    if len(body.entities) > max_entities:
+        raise BadRequest(
+            f"a batch holds at most {max_entities} entities",
+            code="too_many_entities",
+            details={"max": max_entities, "given": len(body.entities)},
+        )
+    async with db.transaction() as conn:
+        blueprint = await blueprints_service.get(conn, auth, body.blueprint_id)
+        if not blueprint.is_active:
+            raise BadRequest("the blueprint is deactivated", code="blueprint_inactive")
+        mismatched = [i for i, e in enumerate(body.entities) if e.entity_type != blueprint.entity_type]
+        if mismatched:
+            raise BadRequest(
+                f"this blueprint acts on {blueprint.entity_type.value} entities",
+                code="entity_type_mismatch",
+                details={"entity_indexes": mismatched[:MAX_REPORTED_MISMATCHES], "count": len(mismatched)},
+            )
+        enabled = [s for s in blueprint.steps if s.is_enabled]
+        if not enabled:
+            raise BadRequest("the blueprint has no enabled step", code="no_enabled_steps")
+        company_id = await _company_for(conn, auth, body.company_id)
+        org_id = auth.tenant_org_id
+        frozen, version = snapshot(blueprint)
+        step_ids = await pipelines_repo.step_ids(conn, [s.operation_id for s in enabled])
+
+        submission_id = uuid.uuid4()
+        await pipelines_repo.insert_submission(
+            conn,
+            submission_id,
+            org_id,
+            company_id=company_id,
+            blueprint_id=blueprint.id,
+            source=body.source,
+            metadata=body.metadata or {},
+            entity_count=len(body.entities),
+        )
+        run_ids = [uuid.uuid4() for _ in body.entities]
+        entity_type = blueprint.entity_type.value
+        await pipelines_repo.copy_runs(
+            conn,
+            [
+                (run_id, org_id, company_id, submission_id, index, entity_type, "queued", frozen, version, entity.input)
+                for index, (run_id, entity) in enumerate(zip(run_ids, body.entities, strict=True))
+            ],
+        )
+        await pipelines_repo.copy_steps(
+            conn,
+            [
+                (
+                    uuid.uuid4(),
+                    org_id,
+                    run_id,
+                    step_ids[s.operation_id],
+                    s.position,
+                    s.operation_id,
+                    "queued",
+                    s.step_config,
+                )
+                for run_id in run_ids
+                for s in enabled
+            ],
+        )
+        await dispatcher.enqueue_in_transaction(conn, run_ids, org_id, company_id)
+        await pipelines_repo.mark_submission_queued(conn, submission_id)
+    # after commit: a rollback above sends nothing
+    await dispatcher.dispatch_after_commit(run_ids, org_id, company_id)
+    return BatchSubmitResult(submission_id=submission_id, pipeline_run_ids=run_ids)
+
+
+async def get_submission(conn: asyncpg.Connection, auth: AuthContext, submission_id: uuid.UUID) -> Submission:
+    submission = await pipelines_repo.get_submission(conn, auth.tenant_org_id, auth.company_id, submission_id)
+    if submission is None:
+        raise not_found("submission")
+    return submission
+
+
+def _decode_index_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return -1
+    if not cursor.isdigit():
+        raise BadRequest("the cursor is not one this API issued", code="invalid_cursor")
+    return int(cursor)
+
+
+async def status(conn: asyncpg.Connection, auth: AuthContext, body: BatchStatusRequest) -> BatchStatus:
+    submission = await get_submission(conn, auth, body.submission_id)
+    summary = await pipelines_repo.summary(conn, auth.tenant_org_id, submission.id)
+    rows = await pipelines_repo.run_status_page(
+        conn, auth.tenant_org_id, submission.id, _decode_index_cursor(body.cursor), body.limit
+    )
+    next_cursor = None
+    if len(rows) > body.limit:
+        rows = rows[: body.limit]
+        next_cursor = str(rows[-1].entity_index)
+    return BatchStatus(submission=submission, summary=summary, runs=RunPage(items=rows, next_cursor=next_cursor))
+
+
+async def cancel(conn: asyncpg.Connection, auth: AuthContext, submission_id: uuid.UUID) -> Submission:
+    submission = await get_submission(conn, auth, submission_id)
+    if submission.status in ("completed", "failed"):
+        raise Conflict(f"the submission is already {submission.status}", code="submission_finished")
+    await pipelines_repo.cancel_submission(conn, submission.id)
+    return await get_submission(conn, auth, submission_id)

@@ -1,0 +1,192 @@
+"""The worker's callbacks (docs/internal-api.md). Each is idempotent and moves rows only
+forward; `execute_step` holds no database connection while providers answer."""
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from app.auth.context import AuthContext
+from app.db import Db
+from app.errors import AppError, NotFound, not_found
+from app.models.execute import ExecuteOptions, ExecuteRequest
+from app.models.operations import EntityType
+from app.models.pipelines import InternalRun, RecoverResult, RunFinishResult, StepExecuteResult
+from app.operations.engine import Engine, ExecutionOptions, OperationResult
+from app.repositories import entities as entities_repo
+from app.repositories import pipelines as pipelines_repo
+from app.repositories import workers as workers_repo
+from app.services import entities as entities_service
+from app.services import execute as execute_service
+
+# an operation result that lets the pipeline go on; `failed` fails the run (CONTRACT §7)
+STEP_SUCCEEDED = frozenset({"found", "verified", "not_found"})
+STALE_WORKER_SECONDS = 30
+
+
+def merge_context(context: dict[str, Any], output: dict[str, Any] | None) -> dict[str, Any]:
+    """The next step's input: non-null output fields over the context (nulls never erase)."""
+    if not output:
+        return dict(context)
+    return {**context, **{k: v for k, v in output.items() if v is not None}}
+
+
+async def _run_view(conn: asyncpg.Connection, auth: AuthContext, run_id: uuid.UUID) -> InternalRun:
+    data = await pipelines_repo.run_for_worker(conn, auth.tenant_org_id, run_id)
+    if data is None:
+        raise not_found("pipeline_run")
+    return InternalRun.model_validate(data)
+
+
+async def start(db: Db, auth: AuthContext, run_id: uuid.UUID) -> InternalRun:
+    async with db.transaction() as conn:
+        await pipelines_repo.start_run(conn, auth.tenant_org_id, run_id)
+        return await _run_view(conn, auth, run_id)
+
+
+def _stored(row: asyncpg.Record, run_status: str, position: int) -> StepExecuteResult:
+    return StepExecuteResult(
+        position=position,
+        status=row["status"],
+        output=row["output"],
+        context_after=row["context_after"],
+        error_message=row["error_message"],
+        operation_run_id=row["operation_run_id"],
+        run_status=run_status,
+    )
+
+
+async def execute_step(
+    db: Db, engine: Engine, auth: AuthContext, run_id: uuid.UUID, position: int, context: dict[str, Any]
+) -> StepExecuteResult:
+    org_id = auth.tenant_org_id
+    async with db.transaction() as conn:
+        step = await pipelines_repo.lock_step(conn, org_id, run_id, position)
+        if step is None:
+            raise NotFound("step not found", code="step_not_found")
+        if step["status"] in ("succeeded", "failed", "skipped") or step["run_status"] != "running":
+            # already done (a repeated delivery), or the run was canceled/failed meanwhile
+            return _stored(step, step["run_status"], position)
+        await pipelines_repo.mark_step_running(conn, step["id"], context)
+
+    body = ExecuteRequest(
+        operation_id=step["operation_id"],
+        entity_type=EntityType(step["entity_type"]),
+        input=context,
+        options=_options(step["step_config"]),
+    )
+    try:
+        operation, data = execute_service.resolve(body)
+        options = body.options.model_dump(exclude_none=True) if body.options else {}
+        result = await engine.run(operation, data, ExecutionOptions(**options))
+        error = result.error
+    except AppError as e:
+        # an input the operation cannot take fails the step, not the HTTP call
+        operation, data, options = None, None, {}
+        result = OperationResult(status="failed", output=None, missing_inputs=[], error=f"{e.code}: {e.message}")
+        error = result.error
+
+    async with db.transaction() as conn:
+        step = await pipelines_repo.lock_step(conn, org_id, run_id, position)
+        assert step is not None
+        if step["status"] in ("succeeded", "failed", "skipped"):
+            return _stored(step, step["run_status"], position)
+        operation_run_id = None
+        if operation is not None:
+            operation_run_id = await execute_service.persist(
+                conn, engine, auth, operation, data, options, result, 0, pipeline_run_id=run_id, step_position=position
+            )
+        succeeded = result.status in STEP_SUCCEEDED
+        status = "succeeded" if succeeded else "failed"
+        context_after = merge_context(context, result.output) if succeeded else None
+        if not succeeded and result.missing_inputs:
+            error = "missing_inputs: " + ", ".join(result.missing_inputs)
+        message = None if succeeded else (error or "the operation failed")
+        await pipelines_repo.finish_step(
+            conn,
+            step["id"],
+            status=status,
+            output=result.output,
+            context_after=context_after,
+            error=message,
+            operation_run_id=operation_run_id,
+        )
+        run_status = step["run_status"]
+        if not succeeded:
+            submission_id = await pipelines_repo.fail_run(
+                conn, org_id, run_id, f"step {position} ({step['operation_id']}): {message}"
+            )
+            if submission_id is not None:
+                await pipelines_repo.rederive_submission(conn, submission_id)
+            run_status = await pipelines_repo.run_status(conn, org_id, run_id) or run_status
+        else:
+            run_status = await pipelines_repo.run_status(conn, org_id, run_id) or run_status
+        return StepExecuteResult(
+            position=position,
+            status=status,
+            output=result.output,
+            context_after=context_after,
+            error_message=message,
+            operation_run_id=operation_run_id,
+            run_status=run_status,
+        )
+
+
+def _options(step_config: dict[str, Any] | None) -> ExecuteOptions | None:
+    if not step_config:
+        return None
+    known = {k: v for k, v in step_config.items() if k in ExecuteOptions.model_fields}
+    return ExecuteOptions.model_validate(known) if known else None
+
+
+async def finish(db: Db, auth: AuthContext, run_id: uuid.UUID, final_context: dict[str, Any]) -> RunFinishResult:
+    org_id = auth.tenant_org_id
+    async with db.transaction() as conn:
+        run = await pipelines_repo.lock_run(conn, org_id, run_id)
+        if run is None:
+            raise not_found("pipeline_run")
+        if run.status != "running":
+            version = None
+            if run.status == "succeeded":
+                version = await entities_repo.version_for_run(conn, run.id, run.entity_type.value)
+            return RunFinishResult(
+                status=run.status,
+                entity_id=version["entity_id"] if version else None,
+                record_version=version["record_version"] if version else None,
+            )
+        try:
+            async with conn.transaction():
+                entity_id, record_version = await entities_service.upsert_from_run(conn, run, final_context)
+        except entities_service.EntityUpsertError as e:
+            submission_id = await pipelines_repo.fail_run(conn, org_id, run_id, f"entity upsert failed: {e}")
+            if submission_id is not None:
+                await pipelines_repo.rederive_submission(conn, submission_id)
+            return RunFinishResult(status="failed", entity_id=None, record_version=None)
+        submission_id = await pipelines_repo.succeed_run(conn, org_id, run_id, final_context)
+        if submission_id is not None:
+            await pipelines_repo.rederive_submission(conn, submission_id)
+        return RunFinishResult(status="succeeded", entity_id=entity_id, record_version=record_version)
+
+
+async def fail(db: Db, auth: AuthContext, run_id: uuid.UUID, error: str) -> InternalRun:
+    async with db.transaction() as conn:
+        submission_id = await pipelines_repo.fail_run(conn, auth.tenant_org_id, run_id, error)
+        if submission_id is not None:
+            await pipelines_repo.rederive_submission(conn, submission_id)
+        return await _run_view(conn, auth, run_id)
+
+
+async def heartbeat(db: Db, worker_id: str) -> None:
+    async with db.transaction() as conn:
+        await workers_repo.heartbeat(conn, worker_id)
+
+
+async def recover(db: Db, worker_id: str) -> RecoverResult:
+    """Unlock graphile-worker jobs held by hosts that stopped reporting (a SIGKILLed worker), so
+    they run again in seconds instead of after graphile-worker's four-hour lock timeout."""
+    async with db.transaction() as conn:
+        await workers_repo.heartbeat(conn, worker_id)
+        dead = await workers_repo.dead_lockers(conn, STALE_WORKER_SECONDS)
+        if dead:
+            await workers_repo.force_unlock(conn, dead)
+        return RecoverResult(unlocked_workers=dead)

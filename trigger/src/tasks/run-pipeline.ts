@@ -1,0 +1,45 @@
+/**
+ * Trigger.dev host of the pipeline. Thin on purpose: everything worth testing is in
+ * `src/pipeline/` and runs under vitest without the platform (a task object has no `.run`).
+ * `logger` and `metadata` are only touched here, inside the Trigger runtime.
+ */
+import { AbortTaskRunError, logger, queue, schemaTask } from "@trigger.dev/sdk";
+import { createHttpApi } from "../pipeline/apiClient.js";
+import { describeError } from "../pipeline/errors.js";
+import { recordFailure, runAndRecordFailure } from "../pipeline/host.js";
+import { apiSettingsFromEnv } from "../pipeline/settings.js";
+import { pipelinePayloadSchema, type PipelinePayload } from "../pipeline/types.js";
+
+// Declared in code (v4 creates queues at deploy). The API triggers with concurrencyKey = org_id,
+// so the limit applies per org: one tenant's big batch cannot starve the others.
+export const pipelineRunsQueue = queue({ name: "pipeline-runs", concurrencyLimit: 20 });
+
+function apiFor(payload: PipelinePayload) {
+  const settings = apiSettingsFromEnv(process.env);
+  return createHttpApi({ ...settings, orgId: payload.org_id, companyId: payload.company_id });
+}
+
+export const runPipelineTask = schemaTask({
+  id: "run-pipeline",
+  schema: pipelinePayloadSchema,
+  queue: pipelineRunsQueue,
+  // set explicitly: with no policy the 4.8.3 executor schedules no retry at all (orchestration E7)
+  retry: { maxAttempts: 5, factor: 2, minTimeoutInMs: 2_000, maxTimeoutInMs: 60_000, randomize: true },
+  // steps are bounded by the client's 10 min per call; an hour covers a long blueprint with retries
+  maxDuration: 3_600,
+  run: async (payload, { signal }) => {
+    const result = await runAndRecordFailure(payload, apiFor(payload), {
+      signal,
+      log: (event, fields) => logger.info(event, fields),
+    });
+    if (result.kind === "gave_up") throw new AbortTaskRunError(result.error.message);
+    return result.outcome;
+  },
+  // retries exhausted on a transient error: the run must not stay `running` with nobody on it.
+  // Also called after AbortTaskRunError, where the run is already failed and `fail` is a no-op.
+  onFailure: async ({ payload, error }) => {
+    const parsed = pipelinePayloadSchema.safeParse(payload);
+    if (!parsed.success) return;
+    await recordFailure(apiFor(parsed.data), parsed.data.pipeline_run_id, `retries exhausted: ${describeError(error)}`);
+  },
+});
