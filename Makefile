@@ -1,11 +1,12 @@
-# data-engine-x. `make run` and `make test` install what they need themselves.
+# data-engine-x. Every target installs what it needs itself (Python venv + pip, npm ci).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := trigger/node_modules/.installed
 
-.PHONY: install run test test-python lint migrate bootstrap clean
+.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,10 +14,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): trigger/package.json trigger/package-lock.json
+	cd trigger && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 run: install
 	$(PY) -m app run
+
+demo: install
+	$(PY) -m app demo
+
+worker: install
+	cd trigger && npm run --silent worker
 
 migrate: install
 	$(PY) -m app migrate
@@ -25,13 +36,16 @@ bootstrap: install
 	$(PY) -m app bootstrap
 
 lint: install
-	$(PY) -m ruff check app tests
-	$(PY) -m ruff format --check app tests
+	$(PY) -m ruff check app tests sandbox
+	$(PY) -m ruff format --check app tests sandbox
 
-test: lint test-python
+test: lint test-ts test-python
+
+test-ts: install
+	cd trigger && npm run --silent typecheck && npm test --silent
 
 test-python: install
 	$(PY) -m pytest -n 2 -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache trigger/node_modules

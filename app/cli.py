@@ -13,9 +13,9 @@ from pathlib import Path
 import asyncpg
 import typer
 
-from app.config import REPO_ROOT, Settings, get_settings
+from app.config import PROVIDER_NAMES, REPO_ROOT, Settings, get_settings
 from app.database import prepare_schema, resolve_dsn, start_embedded
-from app.embedded_pg import EmbeddedPostgres
+from app.embedded_pg import EmbeddedPostgres, embedded_for
 from app.services.bootstrap import DemoTenant, ensure_demo
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="data-engine-x")
@@ -24,6 +24,7 @@ log = logging.getLogger("app.cli")
 
 def _settings() -> Settings:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return get_settings()
 
 
@@ -101,7 +102,61 @@ def bootstrap() -> None:
     _print_demo(asyncio.run(main()), settings.api_url)
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+TRIGGER_DIR = REPO_ROOT / "trigger"
+
+
+def _start_worker(settings: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The local (graphile-worker) pipeline host; it reaches the API over HTTP with the internal key."""
+    tsx = TRIGGER_DIR / "node_modules" / ".bin" / "tsx"
+    if not tsx.exists():
+        raise RuntimeError("the worker's packages are not installed: run `make install`")
+    worker_env = {**env, "DATA_ENGINE_INTERNAL_API_KEY": settings.secret("internal_api_key")}
+    return subprocess.Popen([str(tsx), "src/local/worker.ts"], cwd=TRIGGER_DIR, env=worker_env)
+
+
+@cli.command()
+def worker() -> None:
+    """Run the local pipeline worker alone, against DATA_ENGINE_DATABASE_URL and DATA_ENGINE_API_URL."""
+    settings = _settings()
+    dsn = settings.database_url
+    if not dsn:
+        embedded = embedded_for(settings.data_dir, settings.embedded_postgres_port)
+        if not embedded.is_running():
+            raise typer.BadParameter("set DATA_ENGINE_DATABASE_URL, or start the stack (make run) first")
+        dsn = embedded.url()
+    env = {**os.environ, "DATA_ENGINE_DATABASE_URL": dsn, "DATA_ENGINE_API_URL": settings.api_url}
+    process = _start_worker(settings, env)
+    try:
+        raise typer.Exit(code=process.wait())
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+SANDBOX_KEY = "sandbox-key"
+SANDBOX_BANNER = """
+  ***********************************************************************************
+  ***  NO PROVIDER KEYS CONFIGURED: every provider points at the local SANDBOX
+  ***  {url} (fake, deterministic data; nothing is billed).
+  ***  Set DATA_ENGINE_<PROVIDER>_API_KEY to call real providers.
+  ***********************************************************************************
+"""
+
+
+def _sandbox_env(sandbox_url: str) -> dict[str, str]:
+    env = {}
+    for name in PROVIDER_NAMES:
+        env[f"DATA_ENGINE_{name.upper()}_BASE_URL"] = f"{sandbox_url}/{name}"
+        env[f"DATA_ENGINE_{name.upper()}_API_KEY"] = SANDBOX_KEY
+    env["DATA_ENGINE_ADYNTEL_EMAIL"] = "sandbox@example.com"
+    return env
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -109,21 +164,18 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) 
         if proc.poll() is not None:
             raise typer.Exit(code=1)
         try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"the API did not become healthy at {url} within {timeout:.0f}s")
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 @cli.command()
-def run(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the local stack: database, migrations, demo tenant, API. Ctrl-C stops all of it."""
+def run(host: str = "127.0.0.1", port: int = 8000, sandbox_port: int = 9100) -> None:
+    """Run the local stack: database, migrations, demo tenant, provider sandbox (unless real keys
+    are configured), API. Ctrl-C stops all of it."""
     settings = _settings()
     embedded: EmbeddedPostgres | None = None
     if not settings.database_url:
@@ -137,6 +189,16 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> None:
 
         dsn, demo = asyncio.run(prepare())
         env = {**os.environ, "DATA_ENGINE_DATABASE_URL": dsn}
+        sandbox_url = None
+        if not any(settings.provider(name).api_key for name in PROVIDER_NAMES):
+            sandbox_url = f"http://{host}:{sandbox_port}"
+            sandbox = subprocess.Popen(
+                [sys.executable, "-m", "sandbox", "--host", host, "--port", str(sandbox_port)], cwd=REPO_ROOT
+            )
+            procs.append(sandbox)
+            _wait_http(f"{sandbox_url}/_sandbox/health", sandbox)
+            env.update(_sandbox_env(sandbox_url))
+        env["DATA_ENGINE_API_URL"] = f"http://{host}:{port}"
         api = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", host, "--port", str(port), "--no-access-log"],
             cwd=REPO_ROOT,
@@ -144,9 +206,15 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> None:
         )
         procs.append(api)
         api_url = f"http://{host}:{port}"
-        _wait_healthy(api_url, api)
+        _wait_http(f"{api_url}/health", api)
+        procs.append(_start_worker(settings, env))
         _print_demo(demo, api_url)
-        typer.echo(f"  API on {api_url} (docs at {api_url}/docs). Ctrl-C stops everything.\n")
+        if sandbox_url:
+            typer.echo(SANDBOX_BANNER.format(url=sandbox_url))
+        typer.echo(
+            f"  API on {api_url} (docs at {api_url}/docs), pipeline worker running. "
+            "Try `make demo`. Ctrl-C stops everything.\n"
+        )
         signal.signal(signal.SIGTERM, _interrupt)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
@@ -155,6 +223,8 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> None:
     except KeyboardInterrupt:
         typer.echo("\nstopping…")
     finally:
+        # a second Ctrl-C (or the terminal's signal to the whole group) must not cut the cleanup short
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for p in procs:
             if p.poll() is None:
                 p.terminate()
@@ -165,3 +235,12 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> None:
                 p.kill()
         if embedded is not None and embedded.started_here:
             embedded.stop()
+
+
+@cli.command()
+def demo() -> None:
+    """Submit the bundled sample batch through the public API, show progress, print the results."""
+    from app.demo import run_demo
+
+    settings = _settings()
+    raise typer.Exit(code=run_demo(settings, _demo_file(settings)))

@@ -1,12 +1,14 @@
 """Where the database comes from, and making it ready: the configured URL, or the embedded
 Postgres started (and later stopped) by this process; migrations; the operation catalog."""
 
+import asyncio
 import logging
+import os
 from dataclasses import dataclass
 
 import asyncpg
 
-from app.config import Settings
+from app.config import REPO_ROOT, Orchestrator, Settings
 from app.contracts.catalog import OPERATIONS
 from app.db import create_pool
 from app.embedded_pg import EmbeddedPostgres, embedded_for
@@ -34,10 +36,46 @@ async def resolve_dsn(settings: Settings) -> tuple[str, EmbeddedPostgres | None]
     return embedded.url(), embedded
 
 
+GRAPHILE_INSTALLED = """
+SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname = 'graphile_worker' AND p.proname = 'add_jobs')
+"""
+TRIGGER_DIR = REPO_ROOT / "trigger"
+
+
+async def ensure_graphile_schema(dsn: str) -> None:
+    """The local orchestrator enqueues with graphile_worker.add_jobs, so its schema must exist before
+    the first submit. graphile-worker installs it itself; we run its migrator once when it is missing."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if await conn.fetchval(GRAPHILE_INSTALLED):
+            return
+    finally:
+        await conn.close()
+    tsx = TRIGGER_DIR / "node_modules" / ".bin" / "tsx"
+    if not tsx.exists():
+        raise SchemaNotReady("the worker's packages are not installed: run `make install` (npm ci in trigger/)")
+    process = await asyncio.create_subprocess_exec(
+        str(tsx),
+        "src/local/migrate.ts",
+        cwd=TRIGGER_DIR,
+        env={**os.environ, "DATA_ENGINE_DATABASE_URL": dsn},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    if process.returncode != 0:
+        raise SchemaNotReady(f"installing the graphile_worker schema failed: {output.decode()[-2000:]}")
+    log.info("installed the graphile_worker schema")
+
+
 async def prepare_schema(settings: Settings, dsn: str, *, apply: bool) -> None:
-    """Apply pending migrations (or refuse to run on a stale schema), then sync the catalog."""
+    """Apply pending migrations (or refuse to run on a stale schema), install the local queue's
+    schema when the local orchestrator is in use, then sync the catalog."""
     if apply:
         await apply_migrations(dsn)
+        if settings.effective_orchestrator is Orchestrator.local:
+            await ensure_graphile_schema(dsn)
     else:
         pending = await pending_migrations(dsn)
         if pending:

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
@@ -10,9 +11,25 @@ from fastapi import Depends, Request
 from app.config import Settings
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    for typename in ("json", "jsonb"):
-        await conn.set_type_codec(typename, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+def _encode_jsonb(value: object) -> bytes:
+    # jsonb's binary wire format is a version byte (1) followed by the JSON text
+    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
+
+
+def _decode_jsonb(data: bytes) -> object:
+    return json.loads(data[1:])
+
+
+def _encode_json(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Binary codecs, so COPY (bulk submit) can write json/jsonb columns too."""
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
+    await conn.set_type_codec("json", encoder=_encode_json, decoder=json.loads, schema="pg_catalog", format="binary")
 
 
 async def create_pool(settings: Settings, dsn: str, *, role: str = "api") -> asyncpg.Pool:
@@ -24,7 +41,7 @@ async def create_pool(settings: Settings, dsn: str, *, role: str = "api") -> asy
         timeout=10,
         statement_cache_size=settings.db_statement_cache_size,
         server_settings={"application_name": f"data-engine.{settings.env.value}.{role}"},
-        init=_init_connection,
+        init=init_connection,
     )
     assert pool is not None
     return pool
@@ -38,3 +55,23 @@ async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
 
 
 ConnDep = Annotated[asyncpg.Connection, Depends(get_conn)]
+
+
+class Db:
+    """Short transactions on demand, for handlers that must not hold a connection while they wait
+    on something slow (provider calls): `async with db.transaction() as conn: ...`."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+
+def get_db(request: Request) -> Db:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+DbDep = Annotated[Db, Depends(get_db)]

@@ -1,5 +1,6 @@
 """The FastAPI application: lifespan resources, middlewares, error handlers, routers."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,11 +8,32 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.config import Settings, get_settings
+from app.config import Orchestrator, Settings, get_settings
 from app.database import Database
+from app.db import Db
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from app.routers import api_tokens, auth, blueprints, companies, health, operations, super_admin, users
+from app.operations.engine import Engine
+from app.operations.providers import Providers, RateGateDb
+from app.operations.registry import validate_deployment_order
+from app.providers._http import create_http_client
+from app.routers import (
+    api_tokens,
+    auth,
+    batch,
+    blueprints,
+    companies,
+    entities,
+    execute,
+    health,
+    internal,
+    operation_runs,
+    operations,
+    pipelines,
+    super_admin,
+    users,
+)
+from app.services.dispatch import LocalDispatcher, TriggerDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +45,32 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    validate_deployment_order(settings.provider_order)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = await Database.open(settings)
         app.state.database = database
         app.state.pool = database.pool
+        app.state.db = Db(database.pool)
+        app.state.http = create_http_client()
+        providers = Providers.from_settings(settings, app.state.http, RateGateDb(app.state.db))
+        app.state.engine = Engine(providers, settings.provider_order)
+        sweeper = None
+        if settings.effective_orchestrator is Orchestrator.trigger:
+            dispatcher = TriggerDispatcher(
+                app.state.db, app.state.http, settings.trigger_api_url, settings.secret("trigger_secret_key")
+            )
+            sweeper = asyncio.create_task(dispatcher.sweep_forever())
+            app.state.dispatcher = dispatcher
+        else:
+            app.state.dispatcher = LocalDispatcher()
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+            await app.state.http.aclose()
             await database.close()
 
     app = FastAPI(
@@ -53,6 +92,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_tokens.router,
         blueprints.router,
         operations.router,
+        execute.router,
+        operation_runs.router,
+        batch.router,
+        pipelines.router,
+        entities.router,
+        internal.router,
     ):
         app.include_router(router)
     # added last = outermost: the request id is set before anything else can answer

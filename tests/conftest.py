@@ -1,17 +1,19 @@
 """Real Postgres, the real app over HTTP (httpx + ASGI transport), one rolled-back transaction
 per test. Provider HTTP is the only thing ever mocked."""
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.config import Settings
-from app.db import get_conn
+from app.config import PROVIDER_NAMES, Settings
+from app.db import get_conn, get_db
 from app.main import create_app
 from tests import pg
 
@@ -74,6 +76,20 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield application
 
 
+class SavepointDb:
+    """`Db` on the test's connection: each short transaction is a savepoint, serialised because one
+    connection runs one statement at a time."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+        self.lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.lock, self.connection.transaction():
+            yield self.connection
+
+
 @pytest.fixture
 async def conn(app: FastAPI) -> AsyncIterator[asyncpg.Connection]:
     """The test's connection: everything the test and its requests write is rolled back."""
@@ -88,10 +104,12 @@ async def conn(app: FastAPI) -> AsyncIterator[asyncpg.Connection]:
                 yield connection
 
         app.dependency_overrides[get_conn] = test_conn
+        app.dependency_overrides[get_db] = lambda: SavepointDb(connection)
         try:
             yield connection
         finally:
             app.dependency_overrides.pop(get_conn, None)
+            app.dependency_overrides.pop(get_db, None)
             await tx.rollback()
 
 
@@ -100,3 +118,51 @@ async def client(app: FastAPI, conn: asyncpg.Connection) -> AsyncIterator[httpx.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+# --- the app with every provider configured (provider HTTP mocked per test with respx) ----------
+
+
+PROVIDER_TEST_KEY = "test-provider-key-0123456789"
+
+
+def provider_base_url(provider: str) -> str:
+    return f"https://{provider}.provider.test"
+
+
+def provider_settings(**overrides):
+    values = {}
+    for name in PROVIDER_NAMES:
+        values[f"{name}_api_key"] = PROVIDER_TEST_KEY
+        values[f"{name}_base_url"] = provider_base_url(name)
+        values[f"{name}_max_retries"] = 0
+    values.update(adyntel_email="ops@example.com", icypeas_poll_interval_seconds=0.0, icypeas_read_interval_seconds=0.0)
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture(scope="session")
+async def provider_app(database_dsn) -> AsyncIterator[FastAPI]:
+    application = create_app(make_settings(database_dsn, **provider_settings()))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def pclient(provider_app, conn) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the provider-configured app, sharing the test's rolled-back transaction."""
+    test_conn = conn
+
+    async def override_conn():
+        async with test_conn.transaction():
+            yield test_conn
+
+    provider_app.dependency_overrides[get_conn] = override_conn
+    provider_app.dependency_overrides[get_db] = lambda: SavepointDb(test_conn)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=provider_app), base_url="http://testserver"
+        ) as c:
+            yield c
+    finally:
+        provider_app.dependency_overrides.clear()

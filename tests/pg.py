@@ -13,6 +13,7 @@ import asyncpg
 
 from app.config import REPO_ROOT
 from app.contracts.catalog import OPERATIONS
+from app.database import ensure_graphile_schema
 from app.embedded_pg import EmbeddedPostgres, quote_ident
 from app.migrate import apply_migrations
 from app.repositories.steps import sync_steps
@@ -72,6 +73,8 @@ async def drop_database(admin_dsn: str, name: str) -> None:
 async def build_template(admin_dsn: str) -> None:
     dsn = await recreate_database(admin_dsn, TEMPLATE_DB)
     await apply_migrations(dsn)
+    # the local orchestrator's queue lives in the same database (graphile-worker's own schema)
+    await ensure_graphile_schema(dsn)
     conn = await asyncpg.connect(dsn)
     try:
         await sync_steps(conn, OPERATIONS)

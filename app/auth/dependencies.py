@@ -19,7 +19,7 @@ from app.auth import credentials
 from app.auth.context import AuthContext, AuthMethod
 from app.auth.policy import Permission, allows
 from app.config import Settings
-from app.db import get_conn
+from app.db import DbDep, get_conn
 from app.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from app.repositories import api_tokens as api_tokens_repo
 from app.repositories import users as users_repo
@@ -113,19 +113,30 @@ async def tenant_auth(request: Request, creds: Bearer, conn: Conn) -> AuthContex
     return await _tenant_context(conn, _settings(request), _bearer_value(creds))
 
 
-async def tenant_or_internal_auth(request: Request, creds: Bearer, conn: Conn) -> AuthContext:
+# The two below authenticate in a short transaction of their own: their endpoints (execute, the
+# worker's callbacks) must not hold a pooled connection while providers answer.
+async def tenant_or_internal_auth(request: Request, creds: Bearer, db: DbDep) -> AuthContext:
     value = _bearer_value(creds)
     settings = _settings(request)
-    if _is_key(value, settings, "internal_api_key"):
-        return await _internal_context(conn, request)
-    return await _tenant_context(conn, settings, value)
+    async with db.transaction() as conn:
+        if _is_key(value, settings, "internal_api_key"):
+            return await _internal_context(conn, request)
+        return await _tenant_context(conn, settings, value)
 
 
-async def internal_auth(request: Request, creds: Bearer, conn: Conn) -> AuthContext:
+async def internal_auth(request: Request, creds: Bearer, db: DbDep) -> AuthContext:
     value = _bearer_value(creds)
     if not _is_key(value, _settings(request), "internal_api_key"):
         raise _unauthorized()
-    return await _internal_context(conn, request)
+    async with db.transaction() as conn:
+        return await _internal_context(conn, request)
+
+
+async def internal_key_auth(request: Request, creds: Bearer) -> AuthContext:
+    """The internal key alone, for host-level calls that act for no org (worker heartbeats)."""
+    if not _is_key(_bearer_value(creds), _settings(request), "internal_api_key"):
+        raise _unauthorized()
+    return AuthContext(org_id=None, company_id=None, user_id=None, role=None, auth_method=AuthMethod.internal)
 
 
 async def super_admin_auth(request: Request, creds: Bearer) -> AuthContext:
@@ -156,6 +167,7 @@ def require(permission: Permission, *, allow_internal: bool = False) -> Callable
 
 TenantAuth = Annotated[AuthContext, Depends(tenant_auth)]
 InternalAuth = Annotated[AuthContext, Depends(internal_auth)]
+InternalWorkerAuth = Annotated[AuthContext, Depends(internal_key_auth)]
 SuperAdminAuth = Annotated[AuthContext, Depends(super_admin_auth)]
 ReaderAuth = Annotated[AuthContext, Depends(require(Permission.read_tenant_data))]
 ExecuteAuth = Annotated[AuthContext, Depends(require(Permission.execute, allow_internal=True))]

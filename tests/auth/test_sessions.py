@@ -3,6 +3,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import pytest
 
 from app.auth.context import Role
 from app.auth.credentials import JWT_AUDIENCE, JWT_ISSUER
@@ -87,6 +88,7 @@ class TestJwtValidation:
         unsigned = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
         assert (await _me(client, unsigned)).status_code == 401
 
+    @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
     async def test_another_hmac_algorithm_is_rejected(self, client, conn, settings):
         user = await create_user(conn, (await create_org(conn)).id)
         token = jwt.encode(_claims(user), settings.secret("jwt_secret"), algorithm="HS512")

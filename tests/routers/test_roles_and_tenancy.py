@@ -10,9 +10,32 @@ ALL = set(Role)
 ADMIN = {Role.org_admin}
 
 
-def _bodies(t, token_id=None):
+SUBMITTERS = {Role.org_admin, Role.company_admin}
+
+
+def _bodies(t, token_id=None, run_id=None, pipeline=None):
     """Every tenant endpoint with a valid body naming the tenant's own objects."""
+    pipeline = pipeline or {}
     return {
+        "/api/v1/batch/submit": (
+            {
+                "blueprint_id": str(t.blueprint.id),
+                "company_id": str(t.company_a.id),
+                "entities": [{"entity_type": "company", "input": {"domain": "acme.com"}}],
+            },
+            SUBMITTERS,
+        ),
+        "/api/v1/batch/status": ({"submission_id": str(pipeline.get("submission_id"))}, ALL),
+        "/api/v1/batch/cancel": ({"submission_id": str(pipeline.get("submission_id"))}, SUBMITTERS),
+        "/api/submissions/list": ({}, ALL),
+        "/api/submissions/get": ({"submission_id": str(pipeline.get("submission_id"))}, ALL),
+        "/api/pipeline-runs/list": ({}, ALL),
+        "/api/pipeline-runs/get": ({"pipeline_run_id": str(pipeline.get("run_id"))}, ALL),
+        "/api/pipeline-runs/retry": ({"pipeline_run_id": str(pipeline.get("run_id"))}, ADMIN),
+        "/api/step-results/list": ({"pipeline_run_id": str(pipeline.get("run_id"))}, ALL),
+        "/api/v1/entities/companies": ({}, ALL),
+        "/api/v1/entities/persons": ({}, ALL),
+        "/api/operation-runs/get": ({"run_id": str(run_id)}, ALL),
         "/api/api-tokens/revoke": ({"api_token_id": str(token_id)}, ADMIN),
         "/api/auth/me": ({}, ALL),
         "/api/companies/create": ({"name": "New Co"}, ADMIN),
@@ -31,7 +54,21 @@ def _bodies(t, token_id=None):
         "/api/blueprints/get": ({"blueprint_id": str(t.blueprint.id)}, ALL),
         "/api/blueprints/update": ({"blueprint_id": str(t.blueprint.id), "name": "renamed"}, ADMIN),
         "/api/v1/operations/list": ({}, ALL),
+        "/api/v1/execute": (
+            {"operation_id": "company.ads.search.linkedin", "entity_type": "company", "input": {"domain": "acme.com"}},
+            ALL,
+        ),
+        "/api/operation-runs/list": ({}, ALL),
     }
+
+
+async def _operation_run(conn, org_id, company_id):
+    return await conn.fetchval(
+        "INSERT INTO operation_runs (org_id, company_id, auth_method, operation_id, entity_type, status, input) "
+        "VALUES ($1, $2, 'api_token', 'company.search', 'company', 'not_found', '{}') RETURNING id",
+        org_id,
+        company_id,
+    )
 
 
 ENDPOINTS = [
@@ -50,7 +87,50 @@ ENDPOINTS = [
     "/api/blueprints/get",
     "/api/blueprints/update",
     "/api/v1/operations/list",
+    "/api/v1/execute",
+    "/api/operation-runs/list",
+    "/api/operation-runs/get",
 ]
+ENDPOINTS += [
+    "/api/v1/batch/submit",
+    "/api/v1/batch/status",
+    "/api/v1/batch/cancel",
+    "/api/submissions/list",
+    "/api/submissions/get",
+    "/api/pipeline-runs/list",
+    "/api/pipeline-runs/get",
+    "/api/pipeline-runs/retry",
+    "/api/step-results/list",
+    "/api/v1/entities/companies",
+    "/api/v1/entities/persons",
+]
+
+
+async def pipeline_objects(conn, tenant, company=None):
+    """A submission of the tenant's company with one failed run (retryable) and its failed step."""
+    company_id = (company or tenant.company_a).id
+    submission_id = await conn.fetchval(
+        "INSERT INTO submissions (org_id, company_id, blueprint_id, status, entity_count) "
+        "VALUES ($1, $2, $3, 'running', 1) RETURNING id",
+        tenant.org.id,
+        company_id,
+        tenant.blueprint.id,
+    )
+    run_id = await conn.fetchval(
+        "INSERT INTO pipeline_runs (org_id, company_id, submission_id, entity_index, entity_type, status, "
+        "blueprint_snapshot, blueprint_version, input, error_message) VALUES ($1, $2, $3, 0, 'company', 'failed', "
+        "'{}', 'v1', '{\"domain\": \"acme.com\"}', 'boom') RETURNING id",
+        tenant.org.id,
+        company_id,
+        submission_id,
+    )
+    await conn.execute(
+        "INSERT INTO step_results (org_id, pipeline_run_id, step_id, operation_id, position, status) "
+        "SELECT $1, $2, id, slug, 1, 'failed' FROM steps WHERE slug = 'company.enrich.profile'",
+        tenant.org.id,
+        run_id,
+    )
+    return {"submission_id": submission_id, "run_id": run_id}
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -62,7 +142,9 @@ async def test_each_role_gets_exactly_what_contract_allows(client, conn, path, r
         "VALUES ($1, 'spare', 'org_admin', md5(random()::text), 'dex_') RETURNING id",
         tenant.org.id,
     )
-    body, allowed = _bodies(tenant, spare_token_id)[path]
+    run_id = await _operation_run(conn, tenant.org.id, tenant.company_a.id)
+    pipeline = await pipeline_objects(conn, tenant)
+    body, allowed = _bodies(tenant, spare_token_id, run_id, pipeline)[path]
     r = await client.post(path, json=body, headers=tenant.headers(role))
     if role in allowed:
         assert r.status_code == 200, r.text
@@ -75,7 +157,9 @@ async def test_every_tenant_endpoint_is_in_the_role_matrix(app):
     tenant_paths = {
         path
         for path in app.openapi()["paths"]
-        if path.startswith("/api/") and not path.startswith("/api/super-admin/") and path != "/api/auth/login"
+        if path.startswith("/api/")
+        and not path.startswith(("/api/super-admin/", "/api/internal/"))
+        and path != "/api/auth/login"
     }
     assert tenant_paths == set(ENDPOINTS)
 
@@ -86,6 +170,18 @@ def _foreign_bodies(other, own):
         "/api/companies/get": {"company_id": str(other.company_a.id)},
         "/api/users/get": {"user_id": str(other.users[Role.member].id)},
         "/api/blueprints/get": {"blueprint_id": str(other.blueprint.id)},
+        "/api/operation-runs/get": {"run_id": None},
+        "/api/submissions/get": {"submission_id": None},
+        "/api/v1/batch/status": {"submission_id": None},
+        "/api/v1/batch/cancel": {"submission_id": None},
+        "/api/pipeline-runs/get": {"pipeline_run_id": None},
+        "/api/pipeline-runs/retry": {"pipeline_run_id": None},
+        "/api/step-results/list": {"pipeline_run_id": None},
+        "/api/v1/batch/submit": {
+            "blueprint_id": str(other.blueprint.id),
+            "company_id": str(other.company_a.id),
+            "entities": [{"entity_type": "company", "input": {"domain": "x.com"}}],
+        },
         "/api/blueprints/update": {"blueprint_id": str(other.blueprint.id), "name": "hijacked"},
         "/api/api-tokens/revoke": {"api_token_id": None},
         # nested references to the other org's objects
@@ -104,17 +200,29 @@ async def test_another_orgs_ids_are_not_found(client, conn, role):
     own = await create_tenant(conn)
     other = await create_tenant(conn)
     other_token_id = await conn.fetchval("SELECT id FROM api_tokens WHERE org_id = $1 LIMIT 1", other.org.id)
-    before = await conn.fetchval("SELECT count(*) FROM users") + await conn.fetchval("SELECT count(*) FROM api_tokens")
+    counted = "(SELECT count(*) FROM users) + (SELECT count(*) FROM api_tokens) + (SELECT count(*) FROM submissions)"
+    before = await conn.fetchval(f"SELECT {counted}")
+    before_other = await conn.fetchval("SELECT count(*) FROM submissions WHERE org_id = $1", other.org.id)
     for key, body in _foreign_bodies(other, own).items():
         path = key.split("#")[0]
         if path == "/api/api-tokens/revoke":
             body = {"api_token_id": str(other_token_id)}
+        if path == "/api/operation-runs/get":
+            body = {"run_id": str(await _operation_run(conn, other.org.id, other.company_a.id))}
+        if None in body.values():
+            foreign = await pipeline_objects(conn, other)
+            key = next(k for k, v in body.items() if v is None)
+            body = {key: str(foreign["submission_id" if key == "submission_id" else "run_id"])}
         r = await client.post(path, json=body, headers=own.headers(role))
         allowed = _bodies(own).get(path, ({}, ADMIN))[1]
         expected = 404 if role in allowed else 403
         assert r.status_code == expected, (path, role, r.text)
         assert str(other.org.id) not in r.text
-    after = await conn.fetchval("SELECT count(*) FROM users") + await conn.fetchval("SELECT count(*) FROM api_tokens")
+    after = (
+        await conn.fetchval(f"SELECT {counted}")
+        - await conn.fetchval("SELECT count(*) FROM submissions WHERE org_id = $1", other.org.id)
+        + before_other
+    )
     assert after == before
     assert await conn.fetchval("SELECT name FROM blueprints WHERE id = $1", other.blueprint.id) != "hijacked"
     assert await conn.fetchval("SELECT revoked_at FROM api_tokens WHERE id = $1", other_token_id) is None
@@ -141,6 +249,40 @@ async def test_a_company_scoped_caller_sees_only_its_company(client, conn, role)
     assert r.json()["error"]["code"] == "company_not_found"
     r = await client.post("/api/companies/list", json={}, headers=tenant.headers(role))
     assert [c["id"] for c in r.json()["data"]["items"]] == [str(tenant.company_a.id)]
+
+
+@pytest.mark.parametrize("role", [Role.company_admin, Role.member])
+async def test_a_company_scoped_caller_sees_only_its_companys_operation_runs(client, conn, role):
+    tenant = await create_tenant(conn)
+    own = await _operation_run(conn, tenant.org.id, tenant.company_a.id)
+    other = await _operation_run(conn, tenant.org.id, tenant.company_b.id)
+    org_level = await _operation_run(conn, tenant.org.id, None)
+    r = await client.post("/api/operation-runs/get", json={"run_id": str(other)}, headers=tenant.headers(role))
+    assert r.status_code == 404
+    r = await client.post("/api/operation-runs/list", json={}, headers=tenant.headers(role))
+    assert [i["id"] for i in r.json()["data"]["items"]] == [str(own)]
+    r = await client.post("/api/operation-runs/list", json={}, headers=tenant.headers(Role.org_admin))
+    assert {i["id"] for i in r.json()["data"]["items"]} == {str(own), str(other), str(org_level)}
+
+
+@pytest.mark.parametrize("role", [Role.company_admin, Role.member])
+async def test_a_company_scoped_caller_sees_only_its_companys_pipelines(client, conn, role):
+    tenant = await create_tenant(conn)
+    own = await pipeline_objects(conn, tenant)
+    other = await pipeline_objects(conn, tenant, tenant.company_b)
+    headers = tenant.headers(role)
+    for path, body in [
+        ("/api/submissions/get", {"submission_id": str(other["submission_id"])}),
+        ("/api/v1/batch/status", {"submission_id": str(other["submission_id"])}),
+        ("/api/pipeline-runs/get", {"pipeline_run_id": str(other["run_id"])}),
+        ("/api/step-results/list", {"pipeline_run_id": str(other["run_id"])}),
+    ]:
+        r = await client.post(path, json=body, headers=headers)
+        assert r.status_code == 404, path
+    r = await client.post("/api/pipeline-runs/list", json={}, headers=headers)
+    assert [i["id"] for i in r.json()["data"]["items"]] == [str(own["run_id"])]
+    r = await client.post("/api/submissions/list", json={}, headers=headers)
+    assert [i["id"] for i in r.json()["data"]["items"]] == [str(own["submission_id"])]
 
 
 async def test_an_org_admin_sees_every_company_of_the_org(client, conn):

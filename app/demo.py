@@ -1,0 +1,185 @@
+"""`make demo`: the sample batch through the public API, as a client would send it."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.config import REPO_ROOT, Settings
+
+SAMPLE = Path(__file__).with_name("demo_sample.json")
+TERMINAL = ("completed", "failed", "canceled")
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def _api(client: httpx.Client, path: str, body: dict[str, Any]) -> Any:
+    response = client.post(path, json=body)
+    if response.status_code != 200:
+        raise DemoError(f"{path} answered {response.status_code}: {response.text[:300]}")
+    return response.json()["data"]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _ensure_blueprint(client: httpx.Client, spec: dict[str, Any]) -> str:
+    existing = _api(client, "/api/blueprints/list", {"limit": 500})["items"]
+    for blueprint in existing:
+        if blueprint["name"] == spec["name"]:
+            return str(blueprint["id"])
+    return str(_api(client, "/api/blueprints/create", spec)["id"])
+
+
+def run_demo(settings: Settings, demo_file: Path) -> int:
+    console = Console()
+    url = settings.api_url.rstrip("/")
+    stack: subprocess.Popen[bytes] | None = None
+    if not _healthy(url):
+        console.print(f"[yellow]No API at {url}: starting the stack (make run) for the demo…[/]")
+        stack = subprocess.Popen([sys.executable, "-m", "app", "run"], cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 180
+        while not _healthy(url) or not demo_file.exists():
+            if stack.poll() is not None or time.monotonic() > deadline:
+                console.print("[red]the stack did not start; run `make run` and look at its output[/]")
+                return 1
+            time.sleep(1)
+        time.sleep(2)  # the worker starts right after the API
+    try:
+        return _demo(console, url, demo_file)
+    except DemoError as e:
+        console.print(f"[red]{e}[/]")
+        return 1
+    finally:
+        if stack is not None:
+            stack.terminate()
+            stack.wait(timeout=60)
+
+
+def _demo(console: Console, url: str, demo_file: Path) -> int:
+    if not demo_file.exists():
+        raise DemoError("no demo tenant yet: run `make run` (or `make bootstrap`) first")
+    demo = json.loads(demo_file.read_text())
+    sample = json.loads(SAMPLE.read_text())
+    headers = {"Authorization": f"Bearer {demo['api_token']}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+        company_bp, person_bp = (_ensure_blueprint(client, spec) for spec in sample["blueprints"])
+        started = time.time()
+        submissions = {}
+        for label, blueprint_id, entities in (
+            ("companies", company_bp, sample["companies"]),
+            ("people", person_bp, sample["people"]),
+        ):
+            result = _api(
+                client,
+                "/api/v1/batch/submit",
+                {
+                    "blueprint_id": blueprint_id,
+                    "company_id": demo["company_id"],
+                    "entities": entities,
+                    "source": "make demo",
+                },
+            )
+            submissions[label] = result["submission_id"]
+        console.print(f"Submitted {len(sample['companies'])} companies and {len(sample['people'])} people.")
+        final = _follow(console, client, submissions)
+        _report(console, client, submissions, final, started)
+    return 0
+
+
+def _follow(console: Console, client: httpx.Client, submissions: dict[str, str]) -> dict[str, Any]:
+    columns = (
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    final: dict[str, Any] = {}
+    with Progress(*columns, console=console) as progress:
+        tasks = {label: progress.add_task(label, total=None, detail="") for label in submissions}
+        while len(final) < len(submissions):
+            for label, submission_id in submissions.items():
+                if label in final:
+                    continue
+                status = _api(client, "/api/v1/batch/status", {"submission_id": submission_id, "limit": 1})
+                s = status["summary"]
+                done = s["succeeded"] + s["failed"] + s["canceled"]
+                progress.update(
+                    tasks[label],
+                    total=s["total"],
+                    completed=done,
+                    detail=f"{s['succeeded']} ok, {s['failed']} failed, {s['running']} running",
+                )
+                if status["submission"]["status"] in TERMINAL:
+                    final[label] = status
+            time.sleep(0.5)
+    return final
+
+
+def _report(
+    console: Console, client: httpx.Client, submissions: dict[str, str], final: dict[str, Any], started: float
+) -> None:
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started - 1))
+    companies = _api(client, "/api/v1/entities/companies", {"filters": {"updated_since": since}, "limit": 100})
+    table = Table(title="Enriched companies")
+    for column in ("domain", "name", "industry", "employees", "google ads", "pricing page", "v"):
+        table.add_column(column)
+    for e in sorted(companies["items"], key=lambda e: e["domain"] or ""):
+        d = e["data"]
+        ads = (d.get("google_ads") or {}).get("ads")
+        table.add_row(
+            e["domain"] or "",
+            e["name"] or "",
+            str(d.get("industry") or ""),
+            str(d.get("employee_count") or ""),
+            str(len(ads)) if ads is not None else "",
+            str(d.get("pricing_page_url") or ""),
+            str(e["record_version"]),
+        )
+    console.print(table)
+    persons = _api(client, "/api/v1/entities/persons", {"filters": {"updated_since": since}, "limit": 100})
+    table = Table(title="Enriched people")
+    for column in ("name", "company", "work email", "verdict", "mobile", "v"):
+        table.add_column(column)
+    for e in sorted(persons["items"], key=lambda e: e["full_name"] or ""):
+        d = e["data"]
+        table.add_row(
+            e["full_name"] or "",
+            e["company_domain"] or "",
+            e["work_email"] or "",
+            str(d.get("email_verdict") or ""),
+            str(d.get("mobile_phone") or ""),
+            str(e["record_version"]),
+        )
+    console.print(table)
+    failures = Table(title="Failed runs")
+    for column in ("batch", "#", "input", "reason"):
+        failures.add_column(column)
+    for label, submission_id in submissions.items():
+        runs = _api(
+            client, "/api/pipeline-runs/list", {"submission_id": submission_id, "status": "failed", "limit": 500}
+        )
+        for run in sorted(runs["items"], key=lambda r: r["entity_index"]):
+            failures.add_row(label, str(run["entity_index"]), json.dumps(run["input"])[:60], run["error_message"] or "")
+    console.print(failures)
+    for label, status in final.items():
+        s = status["summary"]
+        console.print(
+            f"{label}: submission {status['submission']['status']} — {s['succeeded']} succeeded, "
+            f"{s['failed']} failed of {s['total']}"
+        )
+    console.print(f"Done in {time.time() - started:.1f} s.")
