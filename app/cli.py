@@ -111,7 +111,8 @@ def _start_worker(settings: Settings, env: dict[str, str]) -> subprocess.Popen[b
     if not tsx.exists():
         raise RuntimeError("the worker's packages are not installed: run `make install`")
     worker_env = {**env, "DATA_ENGINE_INTERNAL_API_KEY": settings.secret("internal_api_key")}
-    return subprocess.Popen([str(tsx), "src/local/worker.ts"], cwd=TRIGGER_DIR, env=worker_env)
+    # node runs the worker itself (tsx only as a loader): signals reach the worker, not a wrapper
+    return subprocess.Popen(["node", "--import", "tsx", "src/local/worker.ts"], cwd=TRIGGER_DIR, env=worker_env)
 
 
 @cli.command()

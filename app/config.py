@@ -96,6 +96,8 @@ class _CoreSettings(BaseSettings):
     trigger_secret_key: SecretStr | None = Field(default=None, validation_alias="TRIGGER_SECRET_KEY")
     trigger_api_url: str = Field(default="https://api.trigger.dev", validation_alias="TRIGGER_API_URL")
 
+    # a local worker host silent for this long is dead: its graphile-worker job locks are released
+    worker_stale_seconds: float = Field(default=10.0, ge=1.0)
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_entities: int = 10_000
 

@@ -5,6 +5,7 @@ is built once per test session; each worker and each migration test clones or cr
 import asyncio
 import fcntl
 import os
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -19,7 +20,8 @@ from app.migrate import apply_migrations
 from app.repositories.steps import sync_steps
 
 TEST_DATA_DIR = REPO_ROOT / ".data" / "test"
-TEST_PG_PORT = int(os.environ.get("DEX_TEST_PG_PORT", "54339"))
+# per checkout, so two clones (a CI run beside a working tree) never fight over one port
+TEST_PG_PORT = int(os.environ.get("DEX_TEST_PG_PORT", str(54339 + zlib.crc32(str(REPO_ROOT).encode()) % 400)))
 TEMPLATE_DB = "dex_test_template"
 ADMIN_DSN_ENV = "DEX_TEST_ADMIN_DSN"
 

@@ -397,9 +397,10 @@ async def rederive_submission(conn: asyncpg.Connection, submission_id: uuid.UUID
 
 
 async def cancel_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> int:
-    await conn.execute(LOCK_SUBMISSION, submission_id)
-    await conn.execute(CANCEL_SUBMISSION, submission_id)
+    # runs before the submission row: the same lock order as a run finishing (run, then its
+    # submission), so a cancel and a finishing run can never deadlock
     await conn.execute(CANCEL_RUNS, submission_id)
+    await conn.execute(CANCEL_SUBMISSION, submission_id)
     return await conn.fetchval(COUNT_CANCELED, submission_id)
 
 

@@ -60,6 +60,7 @@ async def heartbeat(body: WorkerRef, _: InternalWorkerAuth, db: DbDep) -> Data[W
 
 
 @router.post("/workers/recover", response_model=Data[RecoverResult], responses=errors(400))
-async def recover(body: WorkerRef, _: InternalWorkerAuth, db: DbDep) -> Data[RecoverResult]:
+async def recover(body: WorkerRef, _: InternalWorkerAuth, db: DbDep, request: Request) -> Data[RecoverResult]:
     """Release graphile-worker jobs held by hosts that stopped reporting."""
-    return Data(data=await worker_service.recover(db, body.worker_id))
+    stale = request.app.state.settings.worker_stale_seconds
+    return Data(data=await worker_service.recover(db, body.worker_id, stale))

@@ -21,7 +21,6 @@ from app.services import execute as execute_service
 
 # an operation result that lets the pipeline go on; `failed` fails the run (CONTRACT §7)
 STEP_SUCCEEDED = frozenset({"found", "verified", "not_found"})
-STALE_WORKER_SECONDS = 30
 
 
 def merge_context(context: dict[str, Any], output: dict[str, Any] | None) -> dict[str, Any]:
@@ -181,12 +180,12 @@ async def heartbeat(db: Db, worker_id: str) -> None:
         await workers_repo.heartbeat(conn, worker_id)
 
 
-async def recover(db: Db, worker_id: str) -> RecoverResult:
+async def recover(db: Db, worker_id: str, stale_seconds: float) -> RecoverResult:
     """Unlock graphile-worker jobs held by hosts that stopped reporting (a SIGKILLed worker), so
     they run again in seconds instead of after graphile-worker's four-hour lock timeout."""
     async with db.transaction() as conn:
         await workers_repo.heartbeat(conn, worker_id)
-        dead = await workers_repo.dead_lockers(conn, STALE_WORKER_SECONDS)
+        dead = await workers_repo.dead_lockers(conn, stale_seconds)
         if dead:
             await workers_repo.force_unlock(conn, dead)
         return RecoverResult(unlocked_workers=dead)

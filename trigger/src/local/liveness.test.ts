@@ -37,7 +37,7 @@ describe("worker liveness", () => {
     ]);
   });
 
-  it("beats every 5 seconds and recovers every 30 seconds until stopped", async () => {
+  it("beats every 2 seconds and recovers every 10 seconds until stopped", async () => {
     const { api, calls } = fakeWorkerApi();
     const liveness = startLiveness({ workerId: "pool-1", api, log: createJsonLogger({ write: () => {} }) });
     await liveness.ready;
@@ -46,8 +46,8 @@ describe("worker liveness", () => {
     liveness.stop();
     await vi.advanceTimersByTimeAsync(60_000);
 
-    expect(calls.filter((c) => c.startsWith("heartbeat"))).toHaveLength(1 + 6);
-    expect(calls.filter((c) => c.startsWith("recover"))).toHaveLength(1 + 1);
+    expect(calls.filter((c) => c.startsWith("heartbeat"))).toHaveLength(1 + 15);
+    expect(calls.filter((c) => c.startsWith("recover"))).toHaveLength(1 + 3);
   });
 
   it("logs a heartbeat outage once and its end once, and keeps beating", async () => {

@@ -10,8 +10,8 @@ import { describeError } from "../pipeline/errors.js";
 import type { JsonLogger } from "./log.js";
 
 // the API treats a pool as dead after 30 s without a heartbeat: 5 s leaves room for 5 misses
-export const HEARTBEAT_INTERVAL_MS = 5_000;
-export const RECOVER_INTERVAL_MS = 30_000;
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+export const RECOVER_INTERVAL_MS = 10_000;
 
 export interface LivenessOptions {
   workerId: string;

@@ -1,7 +1,8 @@
 /**
  * The local pipeline host: graphile-worker 0.17 on the API's own Postgres.
  * `npm run worker`. Env: DATA_ENGINE_DATABASE_URL, DATA_ENGINE_API_URL,
- * DATA_ENGINE_INTERNAL_API_KEY, WORKER_CONCURRENCY (default 16), WORKER_LOG_LEVEL (default info).
+ * DATA_ENGINE_INTERNAL_API_KEY, WORKER_CONCURRENCY (default 16), WORKER_LOG_LEVEL (default info),
+ * WORKER_HEARTBEAT_INTERVAL_MS (default 2000), WORKER_RECOVER_INTERVAL_MS (default 10000).
  */
 import { EventEmitter } from "node:events";
 import { run, type WorkerEvents } from "graphile-worker";
@@ -11,7 +12,7 @@ import { apiSettingsFromEnv, requireEnv, type Env } from "../pipeline/settings.j
 import { graphileLogger } from "./graphileLogger.js";
 import { startLiveness, type Liveness } from "./liveness.js";
 import { createJsonLogger, parseLogLevel, type JsonLogger } from "./log.js";
-import { parseConcurrency } from "./settings.js";
+import { parseConcurrency, parseIntervalMs } from "./settings.js";
 import { createRunPipelineTask } from "./task.js";
 
 const POLL_INTERVAL_MS = 1_000;
@@ -22,6 +23,8 @@ async function main(env: Env, log: JsonLogger): Promise<void> {
   const connectionString = requireEnv(env, "DATA_ENGINE_DATABASE_URL");
   const apiSettings = apiSettingsFromEnv(env);
   const concurrency = parseConcurrency(env.WORKER_CONCURRENCY);
+  const heartbeatIntervalMs = parseIntervalMs("WORKER_HEARTBEAT_INTERVAL_MS", env.WORKER_HEARTBEAT_INTERVAL_MS);
+  const recoverIntervalMs = parseIntervalMs("WORKER_RECOVER_INTERVAL_MS", env.WORKER_RECOVER_INTERVAL_MS);
   const workerApi = createWorkerApi({ ...apiSettings, timeoutMs: LIVENESS_CALL_TIMEOUT_MS, retries: 0 });
 
   // Our own emitter: `pool:create` fires inside run(), before `runner.events` can be reached.
@@ -30,7 +33,15 @@ async function main(env: Env, log: JsonLogger): Promise<void> {
   const liveness: Liveness[] = [];
   events.on("pool:create", ({ workerPool }) => {
     log.info("worker.start", { worker_id: workerPool.id, concurrency, poll_interval_ms: POLL_INTERVAL_MS });
-    liveness.push(startLiveness({ workerId: workerPool.id, api: workerApi, log }));
+    liveness.push(
+      startLiveness({
+        workerId: workerPool.id,
+        api: workerApi,
+        log,
+        ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+        ...(recoverIntervalMs === undefined ? {} : { recoverIntervalMs }),
+      }),
+    );
   });
 
   const runner = await run({
