@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := trigger/node_modules/.installed
 
-.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean
+.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean reliability
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,8 @@ bootstrap: install
 	$(PY) -m app bootstrap
 
 lint: install
-	$(PY) -m ruff check app tests sandbox
-	$(PY) -m ruff format --check app tests sandbox
+	$(PY) -m ruff check app tests sandbox bench
+	$(PY) -m ruff format --check app tests sandbox bench
 
 test: lint test-ts test-python
 
@@ -46,6 +46,18 @@ test-ts: install
 
 test-python: install
 	$(PY) -m pytest -n 2 -q
+
+bench: install
+	$(PY) -m bench
+
+bench-quick: install
+	$(PY) -m bench --quick
+
+# the reliability and security suite at full sizes, then docs/RELIABILITY.md from its figures
+reliability: install
+	rm -rf .data/reliability/figures
+	DEX_RELIABILITY=full $(PY) -m pytest -n 2 -q tests/reliability
+	$(PY) -m tests.reliability.report
 
 clean:
 	rm -rf $(VENV) .pytest_cache trigger/node_modules

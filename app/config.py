@@ -100,6 +100,12 @@ class _CoreSettings(BaseSettings):
     worker_stale_seconds: float = Field(default=10.0, ge=1.0)
     max_body_bytes: int = 10 * 1024 * 1024
     max_batch_entities: int = 10_000
+    # per-credential token buckets (app/ratelimit.py): an API token, a session's user, or the
+    # internal key per org gets `burst` requests, refilled at `per_minute`; 0 turns a limit off
+    rate_limit_per_minute: float = Field(default=1200, ge=0)
+    rate_limit_burst: int = Field(default=200, ge=0)
+    internal_rate_limit_per_minute: float = Field(default=60_000, ge=0)
+    internal_rate_limit_burst: int = Field(default=2000, ge=0)
 
     # Provider order per operation, overriding the catalog's defaults for this deployment,
     # e.g. DATA_ENGINE_PROVIDER_ORDER='{"person.contact.resolve_email": ["leadmagic", "icypeas"]}'

@@ -8,6 +8,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from app import metrics
 from app.config import Settings
 
 
@@ -32,6 +33,10 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=_encode_json, decoder=json.loads, schema="pg_catalog", format="binary")
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    return None
+
+
 async def create_pool(settings: Settings, dsn: str, *, role: str = "api") -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
@@ -42,6 +47,9 @@ async def create_pool(settings: Settings, dsn: str, *, role: str = "api") -> asy
         statement_cache_size=settings.db_statement_cache_size,
         server_settings={"application_name": f"data-engine.{settings.env.value}.{role}"},
         init=init_connection,
+        # The default reset runs RESET ALL / UNLISTEN / advisory unlock on every release: one extra
+        # round trip (and server transaction) per acquire. The API keeps no session state.
+        reset=_no_reset,
     )
     assert pool is not None
     return pool
@@ -50,11 +58,15 @@ async def create_pool(settings: Settings, dsn: str, *, role: str = "api") -> asy
 async def get_conn(request: Request) -> AsyncIterator[asyncpg.Connection]:
     """One pooled connection and one transaction per request: commit on return, roll back on raise."""
     pool: asyncpg.Pool = request.app.state.pool
+    metrics.count_transaction("request")
     async with pool.acquire() as conn, conn.transaction():
         yield conn
 
 
-ConnDep = Annotated[asyncpg.Connection, Depends(get_conn)]
+# scope="function": the transaction commits before the response is sent. FastAPI's default
+# ("request") would commit after, so a client could read its 200 and then miss its own write (or
+# get a 200 for a commit that then failed); found by the reliability suite's e2e setup.
+ConnDep = Annotated[asyncpg.Connection, Depends(get_conn, scope="function")]
 
 
 class Db:
@@ -66,6 +78,7 @@ class Db:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        metrics.count_transaction("short")
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
 

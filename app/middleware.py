@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.errors import error_body
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -36,6 +37,7 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
+                metrics.count_request(scope["path"], message["status"])
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message["headers"] = headers

@@ -7,6 +7,7 @@
 A credential presented where it is not accepted is simply invalid there (401).
 """
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -19,8 +20,9 @@ from app.auth import credentials
 from app.auth.context import AuthContext, AuthMethod
 from app.auth.policy import Permission, allows
 from app.config import Settings
-from app.db import DbDep, get_conn
+from app.db import Db, DbDep
 from app.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from app.ratelimit import enforce
 from app.repositories import api_tokens as api_tokens_repo
 from app.repositories import users as users_repo
 
@@ -88,17 +90,39 @@ def _parse_uuid_header(request: Request, name: str) -> uuid.UUID | None:
         raise BadRequest(f"{name} must be a UUID", code="invalid_internal_header") from e
 
 
-async def _internal_context(conn: asyncpg.Connection, request: Request) -> AuthContext:
+# The worker names the same org and company on every call of a run (several per step): a
+# confirmed pair is trusted for a few seconds instead of costing a transaction each time. Only
+# confirmations are kept, so an unknown org or a foreign company is checked on every call.
+INTERNAL_SCOPE_TTL_SECONDS = 10.0
+_confirmed_scopes: dict[tuple[uuid.UUID, uuid.UUID | None], float] = {}
+
+
+def _internal_headers(request: Request) -> tuple[uuid.UUID, uuid.UUID | None]:
     org_id = _parse_uuid_header(request, INTERNAL_ORG_HEADER)
     if org_id is None:
         raise BadRequest(f"{INTERNAL_ORG_HEADER} is required with the internal key", code="missing_internal_org")
-    company_id = _parse_uuid_header(request, INTERNAL_COMPANY_HEADER)
-    if not await conn.fetchval(ORG_IS_ACTIVE, org_id):
-        raise NotFound("org not found", code="org_not_found")
-    if company_id is not None and not await conn.fetchval(COMPANY_IN_ORG, company_id, org_id):
-        raise NotFound("company not found", code="company_not_found")
+    return org_id, _parse_uuid_header(request, INTERNAL_COMPANY_HEADER)
+
+
+def _internal_auth_context(org_id: uuid.UUID, company_id: uuid.UUID | None) -> AuthContext:
     # the worker acts for the org; a company header narrows it like a company-scoped caller
     return AuthContext(org_id=org_id, company_id=company_id, user_id=None, role=None, auth_method=AuthMethod.internal)
+
+
+async def _internal_context(db: Db, request: Request) -> AuthContext:
+    org_id, company_id = scope = _internal_headers(request)
+    confirmed_at = _confirmed_scopes.get(scope)
+    if confirmed_at is not None and time.monotonic() - confirmed_at < INTERNAL_SCOPE_TTL_SECONDS:
+        return _internal_auth_context(org_id, company_id)
+    async with db.transaction() as conn:
+        if not await conn.fetchval(ORG_IS_ACTIVE, org_id):
+            raise NotFound("org not found", code="org_not_found")
+        if company_id is not None and not await conn.fetchval(COMPANY_IN_ORG, company_id, org_id):
+            raise NotFound("company not found", code="company_not_found")
+    if len(_confirmed_scopes) > 10_000:
+        _confirmed_scopes.clear()
+    _confirmed_scopes[scope] = time.monotonic()
+    return _internal_auth_context(org_id, company_id)
 
 
 def _is_key(value: str, settings: Settings, name: str) -> bool:
@@ -106,30 +130,34 @@ def _is_key(value: str, settings: Settings, name: str) -> bool:
 
 
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-Conn = Annotated[asyncpg.Connection, Depends(get_conn)]
 
 
-async def tenant_auth(request: Request, creds: Bearer, conn: Conn) -> AuthContext:
-    return await _tenant_context(conn, _settings(request), _bearer_value(creds))
+# Authentication runs in a short transaction of its own and gives its connection back at once:
+# an endpoint that then takes short transactions itself (submit, retry, execute, the worker's
+# callbacks) would otherwise hold one pooled connection while waiting for a second, and a burst of
+# such requests deadlocks the pool (found by the load test).
+async def tenant_auth(request: Request, creds: Bearer, db: DbDep) -> AuthContext:
+    value = _bearer_value(creds)
+    async with db.transaction() as conn:
+        auth = await _tenant_context(conn, _settings(request), value)
+    return enforce(request, auth)
 
 
-# The two below authenticate in a short transaction of their own: their endpoints (execute, the
-# worker's callbacks) must not hold a pooled connection while providers answer.
 async def tenant_or_internal_auth(request: Request, creds: Bearer, db: DbDep) -> AuthContext:
     value = _bearer_value(creds)
     settings = _settings(request)
+    if _is_key(value, settings, "internal_api_key"):
+        return enforce(request, await _internal_context(db, request))
     async with db.transaction() as conn:
-        if _is_key(value, settings, "internal_api_key"):
-            return await _internal_context(conn, request)
-        return await _tenant_context(conn, settings, value)
+        auth = await _tenant_context(conn, settings, value)
+    return enforce(request, auth)
 
 
 async def internal_auth(request: Request, creds: Bearer, db: DbDep) -> AuthContext:
     value = _bearer_value(creds)
     if not _is_key(value, _settings(request), "internal_api_key"):
         raise _unauthorized()
-    async with db.transaction() as conn:
-        return await _internal_context(conn, request)
+    return enforce(request, await _internal_context(db, request))
 
 
 async def internal_key_auth(request: Request, creds: Bearer) -> AuthContext:

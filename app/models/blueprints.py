@@ -15,10 +15,10 @@ Description = Annotated[str, StringConstraints(max_length=2000)]
 
 
 class BlueprintStepInput(RequestSchema):
-    position: int = Field(ge=1, le=1000)
+    position: int = Field(ge=1, le=1000, strict=True)
     operation_id: OperationId
     step_config: dict[str, Any] | None = None
-    is_enabled: bool = True
+    is_enabled: bool = Field(default=True, strict=True)
 
 
 Steps = Annotated[list[BlueprintStepInput], Field(min_length=1, max_length=50)]
@@ -56,7 +56,7 @@ class BlueprintUpdateRequest(RequestSchema):
     name: Name | None = None
     description: Description | None = None
     steps: Steps | None = None
-    is_active: bool | None = None
+    is_active: bool | None = Field(default=None, strict=True)
 
 
 class BlueprintGetRequest(RequestSchema):

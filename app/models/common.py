@@ -1,10 +1,11 @@
 """The schema base, reusable field types and the response envelopes."""
 
+import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.auth.context import Role
 
@@ -13,8 +14,46 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# Postgres text and jsonb cannot hold NUL, and UTF-8 cannot carry lone surrogates (JSON can spell
+# both as \\u escapes): such a body would fail at the database after the work was done
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+# free-form objects (inputs, contexts, metadata) nest a few levels; far deeper ones only exhaust
+# the serialisers (pydantic's dump and Postgres' jsonb parser stop, with an error, long before 1000)
+MAX_JSON_DEPTH = 64
+
+
+def unstorable_text_at(data: Any) -> tuple[list[str | int], str] | None:
+    """The location of the first value Postgres cannot store, and why; None when all is storable."""
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:  # iterative: a deeply nested body must not exhaust the interpreter's stack
+        value, loc = stack.pop()
+        if len(loc) > MAX_JSON_DEPTH:
+            return loc[:MAX_JSON_DEPTH], f"nests deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                return loc, "text must not contain NUL characters or unpaired surrogates"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and _UNSTORABLE.search(key):
+                    key = key.encode("utf-8", "backslashreplace").decode()
+                    return [*loc, key], "keys must not contain NUL characters or unpaired surrogates"
+                stack.append((item, [*loc, key]))
+        elif isinstance(value, list):
+            stack.extend((item, [*loc, i]) for i, item in enumerate(value))
+    return None
+
+
 class RequestSchema(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        problem = unstorable_text_at(data)
+        if problem is not None:
+            where = ".".join(str(p) for p in problem[0]) or "body"
+            raise ValueError(f"{where}: {problem[1]}")
+        return data
 
 
 T = TypeVar("T")
@@ -42,7 +81,9 @@ Email = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
-Limit = Annotated[int, Field(ge=1, le=500, description="Page size (default 50, max 500)")]
+# numbers and booleans of request bodies are strict, as the schema says: `true` is not a page size
+# and "yes" is not a boolean (pydantic's lax mode would take both)
+Limit = Annotated[int, Field(ge=1, le=500, strict=True, description="Page size (default 50, max 500)")]
 Cursor = Annotated[str, StringConstraints(max_length=512), Field(description="next_cursor of the previous page")]
 
 

@@ -20,7 +20,7 @@ class EntityFilters(RequestSchema):
 
 class EntityListRequest(RequestSchema):
     filters: EntityFilters | None = None
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: int = Field(default=50, ge=1, le=500, strict=True)
     cursor: Annotated[str, StringConstraints(max_length=512)] | None = None
 
 

@@ -1,5 +1,7 @@
 import uuid
 
+from pydantic import Field
+
 from app.models.common import ListRequest, Name, RequestSchema, Slug, Timestamped
 
 
@@ -22,7 +24,7 @@ class OrgUpdateRequest(RequestSchema):
     org_id: uuid.UUID
     name: Name | None = None
     slug: Slug | None = None
-    is_active: bool | None = None
+    is_active: bool | None = Field(default=None, strict=True)
 
 
 class OrgListRequest(ListRequest):

@@ -32,7 +32,7 @@ class SubmissionRef(RequestSchema):
 
 class BatchStatusRequest(RequestSchema):
     submission_id: uuid.UUID
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: int = Field(default=50, ge=1, le=500, strict=True)
     cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
@@ -167,7 +167,7 @@ class InternalRun(Schema):
 
 class StepExecuteRequest(RequestSchema):
     pipeline_run_id: uuid.UUID
-    position: int = Field(ge=1)
+    position: int = Field(ge=1, le=1000, strict=True)  # a blueprint step's position range
     context: dict[str, Any]
 
 

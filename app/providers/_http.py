@@ -170,7 +170,9 @@ class ProviderClient:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self._semaphore = asyncio.Semaphore(self.concurrency)
-        self._limiter = AsyncLimiter(self.rate_per_second, 1) if self.rate_per_second else None
+        # one request per 1/rate seconds, no burst: a provider that enforces N per second with a
+        # small bucket never sees N requests land in the same instant
+        self._limiter = AsyncLimiter(1, 1 / self.rate_per_second) if self.rate_per_second else None
 
     @property
     def configured(self) -> bool:

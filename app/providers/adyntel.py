@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.contracts.entities import CompanyInput
+from app.providers._fields import as_dict as _dict
 from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, failed, found, not_found
 
 NAME = "adyntel"
@@ -23,10 +24,6 @@ TIMEOUT_SECONDS = 45.0
 
 def _str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int | None:

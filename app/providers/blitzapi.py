@@ -17,6 +17,9 @@ from pydantic import BaseModel
 
 from app.contracts.entities import CompanyInput, PersonInput, SearchInput
 from app.contracts.normalize import normalize_domain, normalize_linkedin_url
+from app.providers._fields import as_dict as _dict
+from app.providers._fields import as_int as _int
+from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
 from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
 
@@ -161,23 +164,6 @@ async def resolve_mobile_phone(data: BaseModel, ctx: ActionContext) -> ActionRes
 def eligible_company(data: BaseModel) -> str | None:
     assert isinstance(data, CompanyInput)
     return None if (data.linkedin_url or data.best_domain) else "missing_input:linkedin_url|domain"
-
-
-def _text(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
 
 
 def _company_fields(company: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,9 @@ from pydantic import BaseModel
 
 from app.contracts.entities import CompanyInput, SearchInput
 from app.contracts.normalize import normalize_domain, normalize_linkedin_url
+from app.providers._fields import as_dict as _dict
+from app.providers._fields import as_int as _int
+from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
 from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
 
@@ -71,23 +74,6 @@ PERSON_SEARCH_FILTERS = frozenset({"company_domains", "job_titles", "seniorities
 
 def _headers(ctx: ActionContext) -> dict[str, str]:
     return {"Authorization": f"Bearer {ctx.client.api_key or ''}", "Accept": "application/json"}
-
-
-def _text(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _request_error(response: ProviderResponse, body: Any) -> ActionResult:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.providers import _research
+from app.providers._fields import as_dict as _dict
 from app.providers._research import ResearchTask
 from app.providers.base import Action, ActionContext, ActionResult, failed
 
@@ -125,10 +126,6 @@ async def _resolve(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> A
     return _research.judge(
         task, answer, domain, min_confidence=_min_confidence(ctx), http_status=status, provider_status=finish, raw=body
     )
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _min_confidence(ctx: ActionContext) -> str:

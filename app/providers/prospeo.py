@@ -17,6 +17,9 @@ from pydantic import BaseModel
 
 from app.contracts.entities import CompanyInput, SearchInput
 from app.contracts.normalize import normalize_domain, normalize_linkedin_url
+from app.providers._fields import as_dict as _dict
+from app.providers._fields import as_int as _int
+from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
 from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
 
@@ -88,23 +91,6 @@ def _refusal(response: ProviderResponse, body: Any) -> ActionResult | None:
     if isinstance(body, dict) and body.get("filter_error"):
         message = f"{message}: {body['filter_error']}"
     return failed(message, http_status=response.status_code, provider_status=code, raw=body)
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _text(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _company_fields(company: dict[str, Any]) -> dict[str, Any]:

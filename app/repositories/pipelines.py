@@ -73,7 +73,9 @@ WHERE org_id = $1 AND ($2::uuid IS NULL OR company_id = $2)
 ORDER BY created_at DESC, id DESC
 LIMIT $6
 """
-# one aggregate over the submission's runs (index on (submission_id, status))
+# One aggregate over the submission's runs, on the (submission_id, status) index alone. The caller
+# has already found the submission in the caller's scope, and runs share their submission's org
+# (composite foreign key), so an org filter here would add nothing but a second index scan.
 SUMMARY = """
 SELECT count(*) AS total,
        count(*) FILTER (WHERE status = 'queued') AS queued,
@@ -81,7 +83,7 @@ SELECT count(*) AS total,
        count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
        count(*) FILTER (WHERE status = 'failed') AS failed,
        count(*) FILTER (WHERE status = 'canceled') AS canceled
-FROM pipeline_runs WHERE submission_id = $1 AND org_id = $2
+FROM pipeline_runs WHERE submission_id = $1
 """
 RUN_STATUS_PAGE = """
 SELECT r.id AS pipeline_run_id, r.entity_index, r.entity_type, r.status, r.error_message, r.final_context,
@@ -114,7 +116,7 @@ SELECT {STEP_COLUMNS} FROM step_results WHERE pipeline_run_id = $1 AND org_id = 
 
 START_RUN = """
 UPDATE pipeline_runs SET status = 'running', started_at = COALESCE(started_at, now()), attempt = attempt + 1
-WHERE id = $1 AND org_id = $2 AND status IN ('queued', 'running')
+WHERE id = $1 AND org_id = $2 AND ($3::uuid IS NULL OR company_id = $3) AND status IN ('queued', 'running')
 RETURNING submission_id
 """
 MARK_SUBMISSION_RUNNING = "UPDATE submissions SET status = 'running' WHERE id = $1 AND status IN ('received', 'queued')"
@@ -125,14 +127,14 @@ SELECT r.id AS pipeline_run_id, r.status, r.entity_type, r.input,
                     'status', s.status, 'output', s.output, 'context_after', s.context_after,
                     'error_message', s.error_message) ORDER BY s.position)
                  FROM step_results s WHERE s.pipeline_run_id = r.id), '[]'::jsonb) AS steps
-FROM pipeline_runs r WHERE r.id = $1 AND r.org_id = $2
+FROM pipeline_runs r WHERE r.id = $1 AND r.org_id = $2 AND ($3::uuid IS NULL OR r.company_id = $3)
 """
 # the step row is locked so two deliveries of the same step serialise here
 LOCK_STEP = """
 SELECT s.id, s.status, s.operation_id, s.step_config, s.output, s.context_after, s.error_message,
        s.operation_run_id, r.status AS run_status, r.entity_type, r.submission_id
 FROM step_results s JOIN pipeline_runs r ON r.id = s.pipeline_run_id
-WHERE s.pipeline_run_id = $1 AND s.position = $2 AND s.org_id = $3
+WHERE s.pipeline_run_id = $1 AND s.position = $2 AND s.org_id = $3 AND ($4::uuid IS NULL OR r.company_id = $4)
 FOR UPDATE OF s
 """
 MARK_STEP_RUNNING = """
@@ -152,10 +154,14 @@ WHERE pipeline_run_id = $1 AND status = 'queued'
 """
 FAIL_RUN = """
 UPDATE pipeline_runs SET status = 'failed', error_message = $3, finished_at = now()
-WHERE id = $1 AND org_id = $2 AND status IN ('queued', 'running')
+WHERE id = $1 AND org_id = $2 AND ($4::uuid IS NULL OR company_id = $4) AND status IN ('queued', 'running')
 RETURNING submission_id
 """
-LOCK_RUN = f"SELECT {RUN_COLUMNS} FROM pipeline_runs WHERE id = $1 AND org_id = $2 FOR UPDATE"
+LOCK_RUN = f"""
+SELECT {RUN_COLUMNS} FROM pipeline_runs
+WHERE id = $1 AND org_id = $2 AND ($3::uuid IS NULL OR company_id = $3)
+FOR UPDATE
+"""
 SUCCEED_RUN = """
 UPDATE pipeline_runs SET status = 'succeeded', final_context = $3, error_message = NULL, finished_at = now()
 WHERE id = $1 AND org_id = $2 AND status = 'running'
@@ -279,8 +285,9 @@ async def list_submissions(
     return [Submission.model_validate(dict(r)) for r in rows]
 
 
-async def summary(conn: asyncpg.Connection, org_id: uuid.UUID, submission_id: uuid.UUID) -> Summary:
-    return Summary.model_validate(dict(await conn.fetchrow(SUMMARY, submission_id, org_id)))
+async def summary(conn: asyncpg.Connection, submission_id: uuid.UUID) -> Summary:
+    """Counts of a submission already found in the caller's scope."""
+    return Summary.model_validate(dict(await conn.fetchrow(SUMMARY, submission_id)))
 
 
 async def run_status_page(
@@ -315,14 +322,22 @@ async def list_steps(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.U
     return [StepResult.model_validate(dict(r)) for r in await conn.fetch(LIST_STEPS, run_id, org_id)]
 
 
-async def start_run(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID) -> None:
-    submission_id = await conn.fetchval(START_RUN, run_id, org_id)
+# The worker's transitions take the caller's company scope too: an internal call carrying
+# x-internal-company-id reaches that company's runs only, like a company-scoped caller.
+
+
+async def start_run(
+    conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID, company_scope: uuid.UUID | None = None
+) -> None:
+    submission_id = await conn.fetchval(START_RUN, run_id, org_id, company_scope)
     if submission_id is not None:
         await conn.execute(MARK_SUBMISSION_RUNNING, submission_id)
 
 
-async def run_for_worker(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID) -> dict[str, Any] | None:
-    row = await conn.fetchrow(RUN_FOR_WORKER, run_id, org_id)
+async def run_for_worker(
+    conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID, company_scope: uuid.UUID | None = None
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(RUN_FOR_WORKER, run_id, org_id, company_scope)
     if row is None:
         return None
     data = dict(row)
@@ -331,9 +346,13 @@ async def run_for_worker(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uu
 
 
 async def lock_step(
-    conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID, position: int
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    run_id: uuid.UUID,
+    position: int,
+    company_scope: uuid.UUID | None = None,
 ) -> asyncpg.Record | None:
-    return await conn.fetchrow(LOCK_STEP, run_id, position, org_id)
+    return await conn.fetchrow(LOCK_STEP, run_id, position, org_id, company_scope)
 
 
 async def mark_step_running(conn: asyncpg.Connection, step_id: uuid.UUID, context: dict[str, Any]) -> None:
@@ -357,16 +376,24 @@ async def finish_step(
     return await conn.fetchval(FINISH_STEP, step_id, status, output, context_after, error, operation_run_id) is not None
 
 
-async def fail_run(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID, error: str) -> uuid.UUID | None:
+async def fail_run(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    run_id: uuid.UUID,
+    error: str,
+    company_scope: uuid.UUID | None = None,
+) -> uuid.UUID | None:
     """Fails an open run and skips its steps not yet started; returns the submission to re-derive."""
-    submission_id = await conn.fetchval(FAIL_RUN, run_id, org_id, error)
+    submission_id = await conn.fetchval(FAIL_RUN, run_id, org_id, error, company_scope)
     if submission_id is not None:
         await conn.execute(SKIP_REMAINING_STEPS, run_id)
     return submission_id
 
 
-async def lock_run(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID) -> PipelineRun | None:
-    row = await conn.fetchrow(LOCK_RUN, run_id, org_id)
+async def lock_run(
+    conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID, company_scope: uuid.UUID | None = None
+) -> PipelineRun | None:
+    row = await conn.fetchrow(LOCK_RUN, run_id, org_id, company_scope)
     return PipelineRun.model_validate(dict(row)) if row else None
 
 

@@ -16,7 +16,7 @@ class ErrorResponse(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Bad input",
+    400: "Bad input, or a body that is not valid JSON",
     401: "Missing or invalid credentials",
     403: "The caller's role may not do this",
     404: "Not found, or not visible to the caller",
@@ -29,7 +29,13 @@ _DESCRIPTIONS = {
 }
 
 
+# what any authenticated JSON endpoint may answer before its handler runs: a body that is not
+# JSON (400) or not sent as JSON (415), a bad or missing credential (401), a body over the size
+# limit (413) or off the schema (422), the caller's rate limit (429), Postgres unreachable (503)
+ALWAYS = (400, 401, 413, 415, 422, 429, 503)
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """Always documents 401, 413 and 422, which any authenticated JSON endpoint may return."""
-    wanted = sorted({401, 413, 422, *codes})
+    """The documented error responses of an endpoint: ALWAYS plus its own."""
+    wanted = sorted({*ALWAYS, *codes})
     return {code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]} for code in wanted}

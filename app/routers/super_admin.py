@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from app import metrics as app_metrics
 from app.auth.dependencies import SuperAdminAuth
 from app.db import ConnDep
 from app.models.api_tokens import (
@@ -38,6 +39,12 @@ from app.services import orgs as orgs_service
 from app.services import platform as platform_service
 
 router = APIRouter(prefix="/api/super-admin", tags=["super-admin"])
+
+
+@router.post("/metrics", response_model=Data[dict[str, dict[str, int]]], responses=errors())
+async def metrics(_: SuperAdminAuth) -> Data[dict[str, dict[str, int]]]:
+    """This API process's counters since it started: requests by path and status class, transactions."""
+    return Data(data=app_metrics.snapshot())
 
 
 @router.post("/orgs/create", response_model=Data[Org], responses=errors(409))

@@ -139,14 +139,15 @@ async def get_submission(conn: asyncpg.Connection, auth: AuthContext, submission
 def _decode_index_cursor(cursor: str | None) -> int:
     if cursor is None:
         return -1
-    if not cursor.isdigit():
+    # ASCII digits only, and few enough for an int4 entity index ("²".isdigit() is True)
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 9):
         raise BadRequest("the cursor is not one this API issued", code="invalid_cursor")
     return int(cursor)
 
 
 async def status(conn: asyncpg.Connection, auth: AuthContext, body: BatchStatusRequest) -> BatchStatus:
     submission = await get_submission(conn, auth, body.submission_id)
-    summary = await pipelines_repo.summary(conn, auth.tenant_org_id, submission.id)
+    summary = await pipelines_repo.summary(conn, submission.id)
     rows = await pipelines_repo.run_status_page(
         conn, auth.tenant_org_id, submission.id, _decode_index_cursor(body.cursor), body.limit
     )

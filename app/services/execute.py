@@ -3,7 +3,6 @@ providers answer), then persist the run and its attempts in one short transactio
 
 import time
 import uuid
-from dataclasses import asdict
 from typing import Any
 
 from pydantic import ValidationError
@@ -76,7 +75,18 @@ async def execute(
         status=result.status,
         output=result.output,
         missing_inputs=result.missing_inputs,
-        provider_attempts=[ProviderAttempt.model_validate(asdict(a)) for a in result.attempts],
+        provider_attempts=[
+            ProviderAttempt(
+                provider=a.provider,
+                action=a.action,
+                status=a.status.value,
+                skip_reason=a.skip_reason,
+                http_status=a.http_status,
+                provider_status=a.provider_status,
+                duration_ms=a.duration_ms,
+            )
+            for a in result.attempts
+        ],
     )
 
 
@@ -94,8 +104,18 @@ async def persist(
     step_position: int | None,
 ) -> uuid.UUID:
     secrets = engine.providers.secrets
+    # fields taken one by one: dataclasses.asdict would deep-copy every raw response first
     attempts = [
-        {**asdict(a), "status": a.status.value, "raw_response": redact(_with_error(a.raw, a.error), secrets)}
+        {
+            "provider": a.provider,
+            "action": a.action,
+            "status": a.status.value,
+            "skip_reason": a.skip_reason,
+            "http_status": a.http_status,
+            "provider_status": a.provider_status,
+            "duration_ms": a.duration_ms,
+            "raw_response": redact(_with_error(a.raw, a.error), secrets),
+        }
         for a in result.attempts
     ]
     return await operation_runs_repo.insert_run(

@@ -31,7 +31,7 @@ def merge_context(context: dict[str, Any], output: dict[str, Any] | None) -> dic
 
 
 async def _run_view(conn: asyncpg.Connection, auth: AuthContext, run_id: uuid.UUID) -> InternalRun:
-    data = await pipelines_repo.run_for_worker(conn, auth.tenant_org_id, run_id)
+    data = await pipelines_repo.run_for_worker(conn, auth.tenant_org_id, run_id, auth.company_id)
     if data is None:
         raise not_found("pipeline_run")
     return InternalRun.model_validate(data)
@@ -39,7 +39,7 @@ async def _run_view(conn: asyncpg.Connection, auth: AuthContext, run_id: uuid.UU
 
 async def start(db: Db, auth: AuthContext, run_id: uuid.UUID) -> InternalRun:
     async with db.transaction() as conn:
-        await pipelines_repo.start_run(conn, auth.tenant_org_id, run_id)
+        await pipelines_repo.start_run(conn, auth.tenant_org_id, run_id, auth.company_id)
         return await _run_view(conn, auth, run_id)
 
 
@@ -60,7 +60,7 @@ async def execute_step(
 ) -> StepExecuteResult:
     org_id = auth.tenant_org_id
     async with db.transaction() as conn:
-        step = await pipelines_repo.lock_step(conn, org_id, run_id, position)
+        step = await pipelines_repo.lock_step(conn, org_id, run_id, position, auth.company_id)
         if step is None:
             raise NotFound("step not found", code="step_not_found")
         if step["status"] in ("succeeded", "failed", "skipped") or step["run_status"] != "running":
@@ -86,7 +86,7 @@ async def execute_step(
         error = result.error
 
     async with db.transaction() as conn:
-        step = await pipelines_repo.lock_step(conn, org_id, run_id, position)
+        step = await pipelines_repo.lock_step(conn, org_id, run_id, position, auth.company_id)
         assert step is not None
         if step["status"] in ("succeeded", "failed", "skipped"):
             return _stored(step, step["run_status"], position)
@@ -141,7 +141,7 @@ def _options(step_config: dict[str, Any] | None) -> ExecuteOptions | None:
 async def finish(db: Db, auth: AuthContext, run_id: uuid.UUID, final_context: dict[str, Any]) -> RunFinishResult:
     org_id = auth.tenant_org_id
     async with db.transaction() as conn:
-        run = await pipelines_repo.lock_run(conn, org_id, run_id)
+        run = await pipelines_repo.lock_run(conn, org_id, run_id, auth.company_id)
         if run is None:
             raise not_found("pipeline_run")
         if run.status != "running":
@@ -169,7 +169,7 @@ async def finish(db: Db, auth: AuthContext, run_id: uuid.UUID, final_context: di
 
 async def fail(db: Db, auth: AuthContext, run_id: uuid.UUID, error: str) -> InternalRun:
     async with db.transaction() as conn:
-        submission_id = await pipelines_repo.fail_run(conn, auth.tenant_org_id, run_id, error)
+        submission_id = await pipelines_repo.fail_run(conn, auth.tenant_org_id, run_id, error, auth.company_id)
         if submission_id is not None:
             await pipelines_repo.rederive_submission(conn, submission_id)
         return await _run_view(conn, auth, run_id)

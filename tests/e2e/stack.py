@@ -56,9 +56,18 @@ class Stack:
         )
         wait_until(lambda: _ok(f"{self.api_url}/health"), 60, "the API to answer /health", self.api)
 
-    def start_worker(self, concurrency: int = 8) -> subprocess.Popen[bytes]:
+    def kill_api(self) -> None:
+        """SIGKILL: requests in flight die with the process, nothing is flushed."""
+        if self.api is not None:
+            _signal_group(self.api, signal.SIGKILL)
+            self.api.wait(timeout=10)
+            self.api = None
+
+    def start_worker(self, concurrency: int = 8, api_url: str | None = None) -> subprocess.Popen[bytes]:
+        """`api_url` points the worker somewhere other than the API itself (a proxy)."""
         env = {
             **self.env,
+            **({"DATA_ENGINE_API_URL": api_url} if api_url else {}),
             "WORKER_CONCURRENCY": str(concurrency),
             "WORKER_HEARTBEAT_INTERVAL_MS": "500",
             "WORKER_RECOVER_INTERVAL_MS": "1000",

@@ -5,7 +5,7 @@
  * WORKER_HEARTBEAT_INTERVAL_MS (default 2000), WORKER_RECOVER_INTERVAL_MS (default 10000).
  */
 import { EventEmitter } from "node:events";
-import { run, type WorkerEvents } from "graphile-worker";
+import { run, type Runner, type WorkerEvents } from "graphile-worker";
 import { createHttpApi, createWorkerApi } from "../pipeline/apiClient.js";
 import { describeError } from "../pipeline/errors.js";
 import { apiSettingsFromEnv, requireEnv, type Env } from "../pipeline/settings.js";
@@ -16,6 +16,10 @@ import { parseConcurrency, parseIntervalMs } from "./settings.js";
 import { createRunPipelineTask } from "./task.js";
 
 const POLL_INTERVAL_MS = 1_000;
+// pause before a failed pool is replaced (Postgres may still be coming back), and how long a
+// failed pool's shutdown is waited for
+const RESTART_DELAY_MS = 1_000;
+const ABANDON_AFTER_MS = 5_000;
 // heartbeats are small and frequent: a slow one is simply superseded by the next tick
 const LIVENESS_CALL_TIMEOUT_MS = 5_000;
 
@@ -44,46 +48,80 @@ async function main(env: Env, log: JsonLogger): Promise<void> {
     );
   });
 
-  const runner = await run({
-    connectionString,
-    concurrency,
-    pollInterval: POLL_INTERVAL_MS,
-    maxPoolSize: Math.max(10, concurrency),
-    noHandleSignals: true,
-    // Batched (delay 0) rather than direct completion: 0.17.3 fires the direct completeJob
-    // without awaiting it, so a job finishing during graceful shutdown could stay locked after
-    // the pool closed (seen here); the batchers are flushed before the pool is released.
-    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
-    events,
-    logger: graphileLogger(log),
-    taskList: {
-      "run-pipeline": createRunPipelineTask({
-        log,
-        apiFor: (payload) => createHttpApi({ ...apiSettings, orgId: payload.org_id, companyId: payload.company_id }),
-      }),
-    },
-  });
-
   let stopping = false;
+  let runner: Runner | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (!stopping) {
       stopping = true;
       // running jobs finish (their abort signal fires after graphile's 5 s grace) and are released
       log.info("worker.stopping", { signal });
-      runner.stop(`received ${signal}`).catch((error: unknown) => log.error("worker.stop_failed", { error: describeError(error) }));
+      runner?.stop(`received ${signal}`).catch((error: unknown) => log.error("worker.stop_failed", { error: describeError(error) }));
       return;
     }
     // second signal: fail the running jobs now; they retry after backoff, on this or another worker
     log.warn("worker.killing", { signal });
-    runner.kill(`received ${signal} twice`).catch((error: unknown) => log.error("worker.kill_failed", { error: describeError(error) }));
+    runner?.kill(`received ${signal} twice`).catch((error: unknown) => log.error("worker.kill_failed", { error: describeError(error) }));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
+  // graphile-worker gives up on a pool that could not record a job's end (Postgres went away
+  // mid-batch): the pool stops taking jobs, but its graceful shutdown can wait forever and the
+  // process would keep heartbeating for a pool that does nothing. So the pool is killed and a new
+  // one started; the old pool's heartbeats stop, so its locked jobs are recovered and re-run.
   try {
-    await runner.promise;
+    while (!stopping) {
+      let fatal = false;
+      let abandon = () => {};
+      const abandoned = new Promise<void>((resolve) => {
+        abandon = resolve;
+      });
+      const onFatal = ({ error, action }: { error: unknown; action: string }) => {
+        if (fatal) return;
+        fatal = true;
+        log.error("worker.pool_failed", { action, error: describeError(error) });
+        runner?.kill(`pool failed during ${action}`).catch((e: unknown) => log.error("worker.kill_failed", { error: describeError(e) }));
+        // even the forceful shutdown can hang on the dead connections: stop waiting for it
+        setTimeout(abandon, ABANDON_AFTER_MS).unref();
+      };
+      events.on("pool:fatalError", onFatal);
+      try {
+        runner = await run({
+          connectionString,
+          concurrency,
+          pollInterval: POLL_INTERVAL_MS,
+          maxPoolSize: Math.max(10, concurrency),
+          noHandleSignals: true,
+          // Batched (delay 0) rather than direct completion: 0.17.3 fires the direct completeJob
+          // without awaiting it, so a job finishing during graceful shutdown could stay locked after
+          // the pool closed (seen here); the batchers are flushed before the pool is released.
+          preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+          events,
+          logger: graphileLogger(log),
+          taskList: {
+            "run-pipeline": createRunPipelineTask({
+              log,
+              apiFor: (payload) => createHttpApi({ ...apiSettings, orgId: payload.org_id, companyId: payload.company_id }),
+            }),
+          },
+        });
+        const finished = runner.promise;
+        finished.catch(() => {}); // settled late, if ever, after the pool was abandoned
+        await Promise.race([finished, abandoned]);
+      } catch (error: unknown) {
+        // a failed pool, or Postgres unreachable at (re)start: try again below unless stopping
+        if (!fatal && stopping) throw error;
+        fatal = true;
+        log.error("worker.pool_stopped", { error: describeError(error) });
+      } finally {
+        events.off("pool:fatalError", onFatal);
+        for (const l of liveness.splice(0)) l.stop();
+      }
+      if (!fatal || stopping) break;
+      log.warn("worker.restarting", { after_ms: RESTART_DELAY_MS });
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+    }
   } finally {
-    for (const l of liveness) l.stop();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     log.info("worker.stopped");

@@ -1,0 +1,1 @@
+"""`make bench`: the engine measured against its own ceiling, on the real stack."""

@@ -1,0 +1,164 @@
+"""`python -m bench [--quick]`: start the real stack, run the scenarios, print and save the table."""
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import typer
+
+from bench import scenarios
+from bench.stack import start_stack
+from bench.wrk import ensure_wrk
+
+RESULTS = Path(__file__).parent / "results"
+PERFORMANCE_DOC = Path(__file__).parent.parent / "docs" / "PERFORMANCE.md"
+TARGETS = {
+    "2 execute ratio to 1": ">= 0.6",
+    "3 pipeline ratio to 1": ">= 0.5",
+    "4 submit 10k p50 (s)": "<= 1.0",
+    "4 submit ratio to COPY": "<= 5",
+    "5 status p50 (ms)": "<= 50",
+    "6 provider req/s / 50": ">= 0.9",
+    "6 rate-limit 429s": "0",
+    "7 API peak RSS (MB)": "<= 200",
+    "7 worker peak RSS (MB)": "<= 200",
+}
+
+cli = typer.Typer(add_completion=False)
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+@cli.command()
+def main(quick: bool = typer.Option(False, help="about two minutes: fewer repetitions, smaller batches")) -> None:
+    ensure_wrk()
+    repeats = 2 if quick else 3
+    seconds = 5 if quick else 10
+    pipeline_entities = 300 if quick else 1000
+    saturation_entities = 500 if quick else 2000
+    started = time.time()
+    stack = start_stack({"DATA_ENGINE_BLITZAPI_RATE_PER_SECOND": "50", "DATA_ENGINE_BLITZAPI_CONCURRENCY": "32"})
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in ("ceiling", "execute", "pipeline", "status")}
+    try:
+        stack.start_sandbox()
+        stack.start_api()
+        stack.start_worker()
+        tenant = scenarios.make_tenant(stack)
+        scenarios.ceiling(stack, tenant, 2)  # warm-up: connections, caches, JIT of nothing
+        for _ in range(repeats):
+            runs["ceiling"].append(scenarios.ceiling(stack, tenant, seconds))
+            runs["execute"].append(scenarios.execute(stack, tenant, seconds))
+        with scenarios.RssSampler(stack, ("api", "worker")) as pipeline_rss:
+            for _ in range(repeats):
+                runs["pipeline"].append(scenarios.pipeline(stack, tenant, pipeline_entities, pipeline_rss))
+        saturation = scenarios.saturation(stack, tenant, saturation_entities)
+        stack.stop("worker")
+        with scenarios.RssSampler(stack, ("api",)) as submit_rss:
+            submit, submission_id = scenarios.submit(stack, tenant, 3 if quick else 5)
+        for _ in range(repeats):
+            runs["status"].append(scenarios.status(stack, tenant, submission_id, seconds))
+    finally:
+        stack.shutdown()
+
+    def fig(name: str, key: str) -> dict[str, float]:
+        return _summary([r[key] for r in runs[name]])
+
+    ceiling_rps = fig("ceiling", "rps")["median"]
+    table = {
+        "1 ceiling req/s": fig("ceiling", "rps"),
+        "1 ceiling p50 (ms)": fig("ceiling", "p50_ms"),
+        "1 ceiling p99 (ms)": fig("ceiling", "p99_ms"),
+        "1 load generator CPU share": fig("ceiling", "generator_cpu_share"),
+        "2 execute req/s": fig("execute", "rps"),
+        "2 execute p50 (ms)": fig("execute", "p50_ms"),
+        "2 execute p99 (ms)": fig("execute", "p99_ms"),
+        "2 execute ratio to 1": _summary([r["rps"] / ceiling_rps for r in runs["execute"]]),
+        f"3 pipeline {pipeline_entities}x3 seconds": fig("pipeline", "seconds"),
+        "3 pipeline steps/s": fig("pipeline", "steps_per_s"),
+        "3 pipeline ratio to 1": _summary([r["steps_per_s"] / ceiling_rps for r in runs["pipeline"]]),
+        "3 HTTP calls per step": fig("pipeline", "http_calls_per_step"),
+        "3 API transactions per step": fig("pipeline", "api_transactions_per_step"),
+        "3 DB transactions per step (all clients)": fig("pipeline", "db_transactions_per_step"),
+        "4 submit 10k p50 (s)": {
+            "median": submit["seconds_p50"],
+            "min": submit["seconds_min"],
+            "max": submit["seconds_max"],
+        },
+        "4 raw COPY p50 (s)": {"median": submit["copy_seconds_p50"]},
+        "4 submit ratio to COPY": {"median": submit["ratio_to_copy"]},
+        "5 status p50 (ms)": fig("status", "p50_ms"),
+        "5 status p99 (ms)": fig("status", "p99_ms"),
+        "6 provider req/s / 50": {"median": saturation["ratio_to_limit"]},
+        "6 rate-limit 429s": {"median": saturation["rate_limit_429s"]},
+        "7 API peak RSS (MB)": {"median": max(pipeline_rss.peak["api"], submit_rss.peak["api"])},
+        "7 worker peak RSS (MB)": {"median": pipeline_rss.peak["worker"]},
+    }
+    machine = {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    result = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "quick": quick,
+        "machine": machine,
+        "table": table,
+        "raw": {**runs, "submit": submit, "saturation": saturation},
+        "targets": TARGETS,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}.json"
+    path.write_text(json.dumps(result, indent=2))
+    text = render(table, machine, quick)
+    typer.echo(text)
+    typer.echo(f"\nwritten to {path}")
+    if not quick:
+        PERFORMANCE_DOC.write_text(performance_doc(text, result))
+
+
+def render(table: dict[str, dict[str, float]], machine: dict[str, Any], quick: bool) -> str:
+    lines = ["| figure | median | min | max | target |", "|---|---|---|---|---|"]
+    for name, values in table.items():
+        cells = [f"{values[k]:.3g}" if k in values else "" for k in ("median", "min", "max")]
+        lines.append(f"| {name} | {' | '.join(cells)} | {TARGETS.get(name, '')} |")
+    header = (
+        f"{'quick' if quick else 'full'} run on {machine['cpus']} cores, {machine['memory_gb']} GB, "
+        f"{machine['platform']}"
+    )
+    return header + "\n\n" + "\n".join(lines)
+
+
+def performance_doc(table: str, result: dict[str, Any]) -> str:
+    return f"""# Performance
+
+Reproduce: `make bench` (full, about five minutes; writes this file) or `make bench-quick` (about
+two minutes). Both start the real stack themselves: a fresh embedded Postgres, uvicorn (one
+process, no reload), the graphile-worker host (concurrency 32) and the provider sandbox at zero
+latency; the load generator is Debian's `wrk` (installed by the harness if missing). Figures are
+medians of several runs in one session; ratios compare figures from the same run, because these
+machines are shared and noisy. Raw results: `bench/results/<timestamp>.json`.
+
+Latest full run ({result["started"]}):
+
+{table}
+
+Scenarios: 1 an authenticated POST doing one small transaction (`/api/companies/get`, 32
+connections); 2 `/api/v1/execute` of a one-provider operation; 3 a 1,000-entity, three-step
+batch end to end (HTTP calls and transactions per step counted by the API's own counters and
+`pg_stat_database`); 4 `/api/v1/batch/submit` of 10,000 entities against a raw COPY of the same
+rows; 5 `/api/v1/batch/status` on that submission (4 connections: a few pollers); 6 a 2,000-entity one-step
+batch on a provider at 200 ms latency limited to 50 req/s by the sandbox; 7 peak RSS of the API
+and the worker during 3 and 4.
+"""
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,303 @@
+"""The seven scenarios of the benchmarks issue, each returning its figures."""
+
+import asyncio
+import statistics
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+
+from app.db import init_connection
+from app.repositories import pipelines as pipelines_repo
+from bench.stack import Stack
+from bench.wrk import run_wrk
+
+PIPELINE_STEPS = ["company.enrich.profile", "company.ads.search.google", "company.research.resolve_pricing_page_url"]
+
+
+@dataclass
+class Tenant:
+    org_id: str
+    company_id: str
+    token: str
+    client: httpx.Client
+    blueprints: dict[str, str] = field(default_factory=dict)
+
+
+def _data(response: httpx.Response) -> Any:
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.request.url} → {response.status_code}: {response.text[:300]}")
+    return response.json()["data"]
+
+
+def make_tenant(stack: Stack) -> Tenant:
+    admin = httpx.Client(base_url=stack.api_url, timeout=120, headers={"Authorization": f"Bearer {stack.super_key}"})
+    org = _data(admin.post("/api/super-admin/orgs/create", json={"name": "Bench", "slug": "bench"}))
+    company = _data(admin.post("/api/super-admin/companies/create", json={"org_id": org["id"], "name": "Client"}))
+    token = _data(
+        admin.post(
+            "/api/super-admin/api-tokens/create", json={"org_id": org["id"], "name": "bench", "role": "org_admin"}
+        )
+    )["token"]
+    client = httpx.Client(base_url=stack.api_url, timeout=300, headers={"Authorization": f"Bearer {token}"})
+    tenant = Tenant(org_id=org["id"], company_id=company["id"], token=token, client=client)
+    for name, steps, config in (
+        ("pipeline", PIPELINE_STEPS, {}),
+        ("saturation", ["person.contact.resolve_mobile_phone"], {"providers": ["blitzapi"]}),
+    ):
+        body = {
+            "name": name,
+            "steps": [{"position": i + 1, "operation_id": op, "step_config": config} for i, op in enumerate(steps)],
+        }
+        tenant.blueprints[name] = _data(client.post("/api/blueprints/create", json=body))["id"]
+    return tenant
+
+
+def ceiling(stack: Stack, tenant: Tenant, seconds: int) -> dict[str, float]:
+    """1: an authenticated POST doing one small Postgres transaction (auth + one indexed read)."""
+    r = run_wrk(f"{stack.api_url}/api/companies/get", tenant.token, {"company_id": tenant.company_id}, seconds=seconds)
+    return {
+        "rps": r.rps,
+        "p50_ms": r.p50_ms,
+        "p99_ms": r.p99_ms,
+        "errors": r.errors,
+        "generator_cpu_share": r.generator_cpu_share,
+    }
+
+
+def execute(stack: Stack, tenant: Tenant, seconds: int) -> dict[str, float]:
+    """2: /api/v1/execute of a one-provider operation against the zero-latency sandbox."""
+    body = {
+        "operation_id": "company.ads.search.linkedin",
+        "entity_type": "company",
+        "input": {"domain": "found-bench.com"},
+    }
+    r = run_wrk(f"{stack.api_url}/api/v1/execute", tenant.token, body, seconds=seconds)
+    return {
+        "rps": r.rps,
+        "p50_ms": r.p50_ms,
+        "p99_ms": r.p99_ms,
+        "errors": r.errors,
+        "generator_cpu_share": r.generator_cpu_share,
+    }
+
+
+class RssSampler:
+    def __init__(self, stack: Stack, names: tuple[str, ...]) -> None:
+        self.stack, self.names = stack, names
+        self.peak = dict.fromkeys(names, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for name in self.names:
+                self.peak[name] = max(self.peak[name], self.stack.rss_mb(name))
+            time.sleep(0.1)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _metrics(stack: Stack) -> dict[str, dict[str, int]]:
+    return _data(
+        httpx.post(
+            f"{stack.api_url}/api/super-admin/metrics", json={}, headers={"Authorization": f"Bearer {stack.super_key}"}
+        )
+    )
+
+
+async def _xacts(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+def _wait_finished(tenant: Tenant, submission_id: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = _data(tenant.client.post("/api/v1/batch/status", json={"submission_id": submission_id, "limit": 1}))
+        if status["submission"]["status"] in ("completed", "failed", "canceled"):
+            return status
+        time.sleep(0.1)
+    raise TimeoutError(f"submission {submission_id} did not finish in {timeout:.0f} s")
+
+
+def pipeline(stack: Stack, tenant: Tenant, entities: int, sampler: RssSampler) -> dict[str, float]:
+    """3: N entities × 3 steps end to end; HTTP calls and transactions per step counted."""
+    before_metrics, before_xacts = _metrics(stack), asyncio.run(_xacts(stack.dsn))
+    body = {
+        "blueprint_id": tenant.blueprints["pipeline"],
+        "company_id": tenant.company_id,
+        "entities": [
+            {"entity_type": "company", "input": {"domain": f"found-p{uuid.uuid4().hex[:10]}.com"}}
+            for _ in range(entities)
+        ],
+    }
+    started = time.monotonic()
+    submission = _data(tenant.client.post("/api/v1/batch/submit", json=body))
+    status = _wait_finished(tenant, submission["submission_id"], timeout=600)
+    elapsed = time.monotonic() - started
+    after_metrics, after_xacts = _metrics(stack), asyncio.run(_xacts(stack.dsn))
+    steps = entities * len(PIPELINE_STEPS)
+
+    def internal_calls(m: dict[str, dict[str, int]]) -> int:
+        return sum(v for k, v in m["requests"].items() if k.startswith("/api/internal/"))
+
+    api_tx = sum(after_metrics["transactions"].values()) - sum(before_metrics["transactions"].values())
+    return {
+        "seconds": elapsed,
+        "steps_per_s": steps / elapsed,
+        "succeeded": status["summary"]["succeeded"],
+        "http_calls_per_step": (internal_calls(after_metrics) - internal_calls(before_metrics)) / steps,
+        "api_transactions_per_step": api_tx / steps,
+        "db_transactions_per_step": (after_xacts - before_xacts) / steps,
+    }
+
+
+def _entities(n: int) -> list[dict[str, Any]]:
+    return [
+        {"entity_type": "company", "input": {"domain": f"found-s{i}.com", "name": f"Company {i}"}} for i in range(n)
+    ]
+
+
+async def _clear_queue(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT graphile_worker.complete_jobs(ARRAY(SELECT id FROM graphile_worker.jobs))")
+    finally:
+        await conn.close()
+
+
+def submit(stack: Stack, tenant: Tenant, repeats: int) -> tuple[dict[str, float], str]:
+    """4: /api/v1/batch/submit of 10,000 entities (worker stopped), against a raw COPY of the same rows."""
+    entities = _entities(10_000)
+    body = {"blueprint_id": tenant.blueprints["pipeline"], "company_id": tenant.company_id, "entities": entities}
+    times, submission_id = [], ""
+    for _ in range(repeats):
+        started = time.monotonic()
+        submission_id = _data(tenant.client.post("/api/v1/batch/submit", json=body))["submission_id"]
+        times.append(time.monotonic() - started)
+        asyncio.run(_clear_queue(stack.dsn))
+    copy_times = [asyncio.run(_raw_copy(stack.dsn, tenant, entities)) for _ in range(repeats)]
+    p50, copy_p50 = statistics.median(times), statistics.median(copy_times)
+    return {
+        "seconds_p50": p50,
+        "seconds_min": min(times),
+        "seconds_max": max(times),
+        "copy_seconds_p50": copy_p50,
+        "ratio_to_copy": p50 / copy_p50,
+    }, submission_id
+
+
+async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) -> float:
+    """The floor: the same submission, runs and step rows written by COPY in one transaction."""
+    conn = await asyncpg.connect(dsn)
+    await init_connection(conn)
+    try:
+        org, company = uuid.UUID(tenant.org_id), uuid.UUID(tenant.company_id)
+        blueprint = uuid.UUID(tenant.blueprints["pipeline"])
+        step_ids = await pipelines_repo.step_ids(conn, PIPELINE_STEPS)
+        snapshot = {
+            "blueprint_id": str(blueprint),
+            "steps": [{"position": i + 1, "operation_id": op} for i, op in enumerate(PIPELINE_STEPS)],
+        }
+        started = time.monotonic()
+        async with conn.transaction():
+            submission = uuid.uuid4()
+            await pipelines_repo.insert_submission(
+                conn,
+                submission,
+                org,
+                company_id=company,
+                blueprint_id=blueprint,
+                source=None,
+                metadata={},
+                entity_count=len(entities),
+            )
+            run_ids = [uuid.uuid4() for _ in entities]
+            await pipelines_repo.copy_runs(
+                conn,
+                [
+                    (rid, org, company, submission, i, "company", "queued", snapshot, "v", e["input"])
+                    for i, (rid, e) in enumerate(zip(run_ids, entities, strict=True))
+                ],
+            )
+            await pipelines_repo.copy_steps(
+                conn,
+                [
+                    (uuid.uuid4(), org, rid, step_ids[op], i + 1, op, "queued", {})
+                    for rid in run_ids
+                    for i, op in enumerate(PIPELINE_STEPS)
+                ],
+            )
+        return time.monotonic() - started
+    finally:
+        await conn.close()
+
+
+def status(stack: Stack, tenant: Tenant, submission_id: str, seconds: int) -> dict[str, float]:
+    """5: /api/v1/batch/status on the 10,000-run submission."""
+    r = run_wrk(
+        f"{stack.api_url}/api/v1/batch/status",
+        tenant.token,
+        {"submission_id": submission_id},
+        seconds=seconds,
+        connections=8,
+    )
+    return {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors}
+
+
+def saturation(stack: Stack, tenant: Tenant, entities: int) -> dict[str, float]:
+    """6: one provider at 200 ms latency limited to 50 req/s by the sandbox; a one-step batch."""
+    httpx.post(
+        f"{stack.sandbox_url}/_sandbox/config",
+        json={"provider": "blitzapi", "latency_ms": 200, "rate_limit_per_second": 50},
+    ).raise_for_status()
+    before = httpx.get(f"{stack.sandbox_url}/_sandbox/stats").json()
+    body = {
+        "blueprint_id": tenant.blueprints["saturation"],
+        "company_id": tenant.company_id,
+        "entities": [
+            {"entity_type": "person", "input": {"linkedin_url": f"https://www.linkedin.com/in/found-sat-{i}"}}
+            for i in range(entities)
+        ],
+    }
+    started = time.monotonic()
+    submission = _data(tenant.client.post("/api/v1/batch/submit", json=body))
+    _wait_finished(tenant, submission["submission_id"], timeout=600)
+    elapsed = time.monotonic() - started
+    after = httpx.get(f"{stack.sandbox_url}/_sandbox/stats").json()
+    httpx.post(
+        f"{stack.sandbox_url}/_sandbox/config",
+        json={"provider": "blitzapi", "latency_ms": 0, "rate_limit_per_second": None},
+    )
+    requests = _stat(after, "blitzapi", "requests") - _stat(before, "blitzapi", "requests")
+    limited = _stat(after, "blitzapi", "status_429_rate_limit") - _stat(before, "blitzapi", "status_429_rate_limit")
+    achieved = requests / elapsed
+    return {
+        "seconds": elapsed,
+        "provider_requests": requests,
+        "achieved_rps": achieved,
+        "ratio_to_limit": achieved / 50,
+        "rate_limit_429s": limited,
+    }
+
+
+def _stat(stats: dict[str, Any], provider: str, key: str) -> float:
+    return float(stats["providers"][provider]["total"][key])

@@ -1,0 +1,171 @@
+"""Per-credential rate limiting (app/ratelimit.py): a client that floods the API gets 429 with
+Retry-After and the error envelope, and every other credential keeps its full rate."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from app.auth.context import Role
+from app.config import Settings
+from app.db import get_conn, get_db
+from app.main import create_app
+from app.ratelimit import Limit, TokenBuckets
+from tests.conftest import TEST_SECRETS, SavepointDb, make_settings
+from tests.factories import bearer, create_token, jwt_for
+from tests.reliability.conftest import record
+from tests.reliability.schema import SCHEMA, tenant_paths
+from tests.reliability.world import build_world
+
+
+@asynccontextmanager
+async def limited_client(database_dsn: str, conn, **limits) -> AsyncIterator[httpx.AsyncClient]:
+    """An app of its own with the given limits, on the test's rolled-back connection."""
+    application = create_app(make_settings(database_dsn, **limits))
+    async with application.router.lifespan_context(application):
+        # one connection runs one statement at a time: requests (and their short transactions)
+        # take turns on one lock
+        db = SavepointDb(conn)
+
+        async def test_conn():
+            async with db.lock, conn.transaction():
+                yield conn
+
+        application.dependency_overrides[get_conn] = test_conn
+        application.dependency_overrides[get_db] = lambda: db
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+        ) as client:
+            yield client
+
+
+def assert_limited(r: httpx.Response) -> int:
+    assert r.status_code == 429, r.text
+    error = r.json()["error"]
+    assert error["code"] == "rate_limited" and set(error) == {"code", "message", "details"}
+    retry_after = int(r.headers["Retry-After"])
+    assert retry_after >= 1 and error["details"]["retry_after_seconds"] == retry_after
+    return retry_after
+
+
+async def test_each_credential_has_its_own_bucket(database_dsn, conn):
+    world = await build_world(conn)
+    tenant = world.own.tenant
+    async with limited_client(
+        database_dsn,
+        conn,
+        rate_limit_per_minute=60,
+        rate_limit_burst=5,
+        internal_rate_limit_per_minute=60,
+        internal_rate_limit_burst=3,
+    ) as client:
+        hog = tenant.headers(Role.org_admin)
+        for _ in range(5):
+            assert (await client.post("/api/companies/list", json={}, headers=hog)).status_code == 200
+        retry_after = assert_limited(await client.post("/api/companies/list", json={}, headers=hog))
+        assert retry_after == 1  # one request refills in 1 s at 60 a minute
+        # every other credential is untouched: another token of the same org and user, the
+        # user's session, another org's token
+        same_user_token, _ = await create_token(
+            conn, tenant.org.id, Role.org_admin, None, tenant.users[Role.org_admin].id
+        )
+        others = [
+            bearer(same_user_token),
+            bearer(jwt_for(tenant.users[Role.org_admin], TEST_SECRETS["jwt_secret"])),
+            world.other.tenant.headers(Role.org_admin),
+            tenant.headers(Role.member),
+        ]
+        for headers in others:
+            for _ in range(5):
+                assert (await client.post("/api/companies/list", json={}, headers=headers)).status_code == 200
+        # a session is limited per user, whatever JWT it presents
+        fresh_jwt = bearer(jwt_for(tenant.users[Role.org_admin], TEST_SECRETS["jwt_secret"]))
+        assert_limited(await client.post("/api/companies/list", json={}, headers=fresh_jwt))
+        # the internal key per org: one org's worker cannot starve another's
+        internal = bearer(TEST_SECRETS["internal_api_key"])
+        execute = {
+            "operation_id": "company.ads.search.linkedin",
+            "entity_type": "company",
+            "input": {"domain": "a.com"},
+        }
+        org_a = {**internal, "x-internal-org-id": str(world.own.org_id)}
+        org_b = {**internal, "x-internal-org-id": str(world.other.org_id)}
+        for _ in range(3):
+            assert (await client.post("/api/v1/execute", json=execute, headers=org_a)).status_code == 200
+        assert_limited(await client.post("/api/v1/execute", json=execute, headers=org_a))
+        assert (await client.post("/api/v1/execute", json=execute, headers=org_b)).status_code == 200
+        # the refused calls left no trace: only the allowed executions were recorded
+        assert await conn.fetchval("SELECT count(*) FROM operation_runs WHERE auth_method = 'internal'") == 4
+
+
+async def test_a_flooding_client_cannot_starve_a_polite_one(database_dsn, conn):
+    world = await build_world(conn)
+    async with limited_client(database_dsn, conn, rate_limit_per_minute=600, rate_limit_burst=20) as client:
+        hog = world.own.tenant.headers(Role.org_admin)
+        polite = world.own.tenant.headers(Role.member)
+
+        async def flood() -> list[int]:
+            statuses = []
+            for _ in range(10):
+                batch = await asyncio.gather(
+                    *(client.post("/api/blueprints/list", json={}, headers=hog) for _ in range(20))
+                )
+                statuses += [r.status_code for r in batch]
+            return statuses
+
+        async def politely() -> list[int]:
+            statuses = []
+            for _ in range(10):
+                statuses.append((await client.post("/api/blueprints/list", json={}, headers=polite)).status_code)
+                await asyncio.sleep(0.05)
+            return statuses
+
+        started = time.monotonic()
+        hog_statuses, polite_statuses = await asyncio.gather(flood(), politely())
+        elapsed = time.monotonic() - started
+    # the hog got its burst and its refill, not a request more: 20 + 10 a second
+    assert 20 <= hog_statuses.count(200) <= 20 + 10 * elapsed + 1, (hog_statuses.count(200), elapsed)
+    assert set(hog_statuses) == {200, 429}
+    assert polite_statuses == [200] * 10
+    record(
+        "ratelimit",
+        hog_requests=len(hog_statuses),
+        hog_limited=hog_statuses.count(429),
+        polite_requests=len(polite_statuses),
+        polite_served=polite_statuses.count(200),
+    )
+
+
+def test_buckets_refill_at_the_configured_rate_and_stay_bounded():
+    now = [0.0]
+    buckets = TokenBuckets(Limit(per_minute=120, burst=3), max_keys=2, clock=lambda: now[0])
+    assert [buckets.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert buckets.acquire("a") == pytest.approx(0.5)  # two a second
+    now[0] += 0.5
+    assert buckets.acquire("a") == 0.0
+    assert buckets.acquire("a") == pytest.approx(0.5)
+    now[0] += 60
+    assert [buckets.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]  # refilled to the burst, not beyond
+    assert buckets.acquire("a") > 0
+    buckets.acquire("b")
+    buckets.acquire("c")  # the least recently used key goes first
+    assert set(buckets._buckets) == {"b", "c"}
+    off = TokenBuckets(Limit(per_minute=0, burst=10))
+    assert all(off.acquire("x") == 0.0 for _ in range(1000))
+
+
+def test_limits_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DATA_ENGINE_RATE_LIMIT_PER_MINUTE", "30")
+    monkeypatch.setenv("DATA_ENGINE_RATE_LIMIT_BURST", "7")
+    monkeypatch.setenv("DATA_ENGINE_INTERNAL_RATE_LIMIT_PER_MINUTE", "0")
+    settings = Settings(database_url="postgresql://x@127.0.0.1/x", **TEST_SECRETS)
+    assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (30, 7)
+    assert settings.internal_rate_limit_per_minute == 0
+
+
+def test_every_rate_limited_endpoint_documents_429():
+    for path in tenant_paths():
+        assert "429" in SCHEMA["paths"][path]["post"]["responses"], path
