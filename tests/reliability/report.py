@@ -236,7 +236,8 @@ def render(figures: dict[str, dict[str, Any]]) -> str:
         "## 5. Load",
         "",
         f"{load_['clients']} concurrent clients, one token each, for {load_['seconds']} s against uvicorn (one "
-        "process) with the worker running: 45% execute, 45% batch status, 10% batch submit.",
+        "process) with the worker running, nothing else on the machine (the clients, the API, the worker, the "
+        "sandbox and Postgres share its 2 cores): 45% execute, 45% batch status, 10% batch submit.",
         "",
         "| requests | per second | 5xx | timeouts | p50 | p95 | p99 | max |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -264,7 +265,7 @@ def render(figures: dict[str, dict[str, Any]]) -> str:
         f"| explicit test | {hygiene['secrets_checked']} | {hygiene['tokens_checked']} | "
         f"{hygiene['bytes_scanned']:,} | {hygiene['found']} |",
         *(
-            f"| stack teardown, after faults and load ({k.removeprefix('hygiene-stack-')}) | {v['secrets_checked']} | "
+            f"| stack torn down after its tests ({k.removeprefix('hygiene-stack-')}) | {v['secrets_checked']} | "
             f"{v['tokens_checked']} | {v['bytes_scanned']:,} | {v['found']} |"
             for k, v in sorted((k, v) for k, v in figures.items() if k.startswith("hygiene-stack-"))
         ),

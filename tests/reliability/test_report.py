@@ -83,7 +83,7 @@ def test_the_report_holds_every_figure(tmp_path):
     assert "**50 clients for 60 s**" in text and "**p99 500.0 ms**" in text
     assert "Postgres stopped mid-batch" in text and "| 40 | 40 | 0 | 80 | 0 | yes |" in text
     assert "1 stacks of real processes scanned when torn down (55 token plaintexts" in text
-    assert "| stack teardown, after faults and load (gw0) | 70 | 55 | 20,000,000 | 0 |" in text
+    assert "| stack torn down after its tests (gw0) | 70 | 55 | 20,000,000 | 0 |" in text
     assert "12 concurrent submit and execute calls on a pool of 2 connections, 12 served" in text
     assert "## Defects found and fixed" in text
 

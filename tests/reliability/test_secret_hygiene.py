@@ -15,7 +15,7 @@ from tests.reliability.e2e import configured_secrets, data, fetch_sync, secret_f
 def test_no_secret_or_token_in_any_log_or_stored_row(rstack):
     api = rstack.stack.api_url
     # the paths where a careless product leaks: a login, a wrong login, rejected credentials,
-    # a provider call, a worker callback with a bad key
+    # provider calls that fail, a worker callback with a bad key
     session = data(httpx.post(f"{api}/api/auth/login", json={"email": rstack.email, "password": rstack.password}))
     jwt = session["access_token"]
     assert (
@@ -39,6 +39,23 @@ def test_no_secret_or_token_in_any_log_or_stored_row(rstack):
         "input": {"domain": "found-hygiene.com"},
     }
     assert rstack.client.post("/api/v1/execute", json=execute).status_code == 200
+    # the error paths, whichever worker's stack this is: providers failing, throttling and answering
+    # garbage, under a pipeline and a direct call
+    rstack.sandbox.configure(None, error_rate=0.3, http429_rate=0.2, malformed_rate=0.2)
+    try:
+        blueprint = rstack.blueprint(["company.enrich.profile", "company.ads.search.google"])
+        submission = rstack.submit(blueprint, [f"found-hygiene-{i}.com" for i in range(2)])
+        for i in range(2):
+            faulty = {**execute, "input": {"domain": f"found-hygiene-direct{i}.com"}}
+            assert rstack.client.post("/api/v1/execute", json=faulty).status_code == 200
+        rstack.wait_done(submission)
+    finally:
+        rstack.sandbox.reset()
+    outcomes = fetch_sync(
+        rstack.pg.dsn,
+        "SELECT count(*) FROM operation_attempts WHERE raw_response ? 'error' OR http_status >= 400",
+    )[0][0]
+    assert outcomes > 0  # the provider failures were recorded, raw responses included
     created = data(rstack.client.post("/api/api-tokens/create", json={"name": "hygiene", "role": "org_admin"}))
     rstack.tokens.append(created["token"])
 
