@@ -3,7 +3,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, Field
 
-from app.auth.context import Role
+from app.auth.context import AuthMethod, Role
 from app.models.common import ListRequest, Name, RequestSchema, Timestamped
 
 
@@ -19,6 +19,15 @@ class ApiToken(Timestamped):
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    created_by_kind: AuthMethod | None = Field(
+        description="How the creator authenticated: jwt (a user's session), api_token, super_admin or internal; "
+        "null for tokens created before creators were recorded"
+    )
+    created_by_user_id: uuid.UUID | None = Field(
+        description="The user at the root of the creation chain: the session user, or the user a creating token "
+        "acted for or descended from. Deactivating that user revokes this token."
+    )
+    created_by_api_token_id: uuid.UUID | None = Field(description="The token that created this one, if any")
 
 
 class ApiTokenCreated(ApiToken):

@@ -6,16 +6,51 @@ from datetime import datetime
 
 import asyncpg
 
-from app.auth.context import Role
+from app.auth.context import AuthMethod, Role
 from app.models.api_tokens import ApiToken
 
 TOKEN_COLUMNS = """id, org_id, company_id, user_id, name, role, token_prefix, expires_at, revoked_at,
-    last_used_at, created_at, updated_at"""
+    last_used_at, created_by_kind, created_by_user_id, created_by_api_token_id, created_at, updated_at"""
 
 INSERT_API_TOKEN = f"""
-INSERT INTO api_tokens (org_id, company_id, user_id, name, role, token_hash, token_prefix, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO api_tokens (org_id, company_id, user_id, name, role, token_hash, token_prefix, expires_at,
+    created_by_kind, created_by_user_id, created_by_api_token_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING {TOKEN_COLUMNS}
+"""
+# What a token passes on to the tokens it mints: the root user of its own chain, else the user
+# it acts for.
+GET_CHAIN_ROOT_USER = """
+SELECT COALESCE(created_by_user_id, user_id) FROM api_tokens WHERE id = $1 AND org_id = $2
+"""
+# The users a token's chain answers to (the users each ancestor acts for or was created by),
+# locked against a concurrent deactivation: that takes the user row first, so either minting
+# waits and sees the user inactive, or deactivation waits and its revocation sees the new token.
+LOCK_CHAIN_USERS = """
+WITH RECURSIVE chain (id, user_id, created_by_user_id, parent_id) AS (
+    SELECT id, user_id, created_by_user_id, created_by_api_token_id FROM api_tokens WHERE id = $1 AND org_id = $2
+  UNION
+    SELECT t.id, t.user_id, t.created_by_user_id, t.created_by_api_token_id
+    FROM api_tokens t JOIN chain c ON t.id = c.parent_id
+    WHERE t.org_id = $2
+)
+SELECT u.is_active FROM users u
+WHERE u.org_id = $2
+  AND u.id IN (SELECT user_id FROM chain UNION SELECT created_by_user_id FROM chain)
+FOR SHARE OF u
+"""
+# Deactivating a user revokes the tokens bound to them, the tokens whose chain they are the root
+# of, and every token descended from either (a token minted by a token the user could use).
+REVOKE_TOKENS_OF_USER = """
+WITH RECURSIVE doomed (id) AS (
+    SELECT id FROM api_tokens
+    WHERE org_id = $1 AND (user_id = $2 OR created_by_user_id = $2)
+  UNION
+    SELECT t.id FROM api_tokens t JOIN doomed d ON t.created_by_api_token_id = d.id
+    WHERE t.org_id = $1
+)
+UPDATE api_tokens SET revoked_at = now()
+WHERE org_id = $1 AND revoked_at IS NULL AND id IN (SELECT id FROM doomed)
 """
 LIST_API_TOKENS_FOR_ORG = f"""
 SELECT {TOKEN_COLUMNS} FROM api_tokens
@@ -31,16 +66,19 @@ WHERE id = $1 AND org_id = $2
 RETURNING {TOKEN_COLUMNS}
 """
 # A token authenticates only while it is unrevoked, unexpired, its org is active and, when it acts
-# for a user, that user is active.
+# for a user or was created by one, that user is active (deactivation through the API also
+# revokes; this covers a user deactivated any other way).
 GET_VALID_TOKEN_BY_HASH = """
 SELECT t.id, t.org_id, t.company_id, t.user_id, t.role, t.last_used_at
 FROM api_tokens t
 JOIN orgs o ON o.id = t.org_id AND o.is_active
 LEFT JOIN users u ON u.id = t.user_id
+LEFT JOIN users c ON c.id = t.created_by_user_id
 WHERE t.token_hash = $1
   AND t.revoked_at IS NULL
   AND (t.expires_at IS NULL OR t.expires_at > now())
   AND (t.user_id IS NULL OR u.is_active)
+  AND (t.created_by_user_id IS NULL OR c.is_active)
 """
 # last_used_at is kept to the minute: writing it on every request would make every read a write.
 TOUCH_API_TOKEN = """
@@ -70,11 +108,39 @@ async def insert_api_token(
     token_hash: str,
     token_prefix: str,
     expires_at: datetime | None,
+    created_by_kind: AuthMethod,
+    created_by_user_id: uuid.UUID | None,
+    created_by_api_token_id: uuid.UUID | None,
 ) -> ApiToken:
     row = await conn.fetchrow(
-        INSERT_API_TOKEN, org_id, company_id, user_id, name, role.value, token_hash, token_prefix, expires_at
+        INSERT_API_TOKEN,
+        org_id,
+        company_id,
+        user_id,
+        name,
+        role.value,
+        token_hash,
+        token_prefix,
+        expires_at,
+        created_by_kind.value,
+        created_by_user_id,
+        created_by_api_token_id,
     )
     return ApiToken.model_validate(dict(row))
+
+
+async def get_chain_root_user(conn: asyncpg.Connection, org_id: uuid.UUID, api_token_id: uuid.UUID) -> uuid.UUID | None:
+    return await conn.fetchval(GET_CHAIN_ROOT_USER, api_token_id, org_id)
+
+
+async def chain_users_active(conn: asyncpg.Connection, org_id: uuid.UUID, api_token_id: uuid.UUID) -> bool:
+    rows = await conn.fetch(LOCK_CHAIN_USERS, api_token_id, org_id)
+    return all(r["is_active"] for r in rows)
+
+
+async def revoke_tokens_of_user(conn: asyncpg.Connection, org_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    status = await conn.execute(REVOKE_TOKENS_OF_USER, org_id, user_id)
+    return int(status.split()[-1])
 
 
 async def list_api_tokens_for_org(

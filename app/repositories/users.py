@@ -1,6 +1,9 @@
-"""Users of an org, plus the two global lookups authentication needs (by id, by email)."""
+"""Users of an org, plus the two global lookups authentication needs (by id, by email).
+
+An email is unique within an org only: the same person in two orgs is two rows."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -33,16 +36,25 @@ DEACTIVATE_USER = f"""
 UPDATE users SET is_active = false WHERE id = $1 AND org_id = $2
 RETURNING {USER_COLUMNS}
 """
+# Taken before a user's session mints a token, against a concurrent deactivation (which locks
+# the row first): see LOCK_CHAIN_USERS in api_tokens.py.
+LOCK_USER_IF_ACTIVE = "SELECT is_active FROM users WHERE id = $1 AND org_id = $2 FOR SHARE"
 # Authentication: a session is valid only while both the user and its org are active.
 GET_ACTIVE_USER = f"""
 SELECT {USER_COLUMNS} FROM users u
 WHERE u.id = $1 AND u.is_active
   AND EXISTS (SELECT 1 FROM orgs o WHERE o.id = u.org_id AND o.is_active)
 """
-GET_LOGIN_USER = f"""
-SELECT {USER_COLUMNS}, password_hash FROM users u
-WHERE u.email = $1 AND u.is_active
-  AND EXISTS (SELECT 1 FROM orgs o WHERE o.id = u.org_id AND o.is_active)
+# Every active membership of an email, or only the one in the named org (by slug). The org slug
+# comes back so an ambiguous login can name the orgs the password opened, and nothing else.
+GET_LOGIN_USERS = f"""
+SELECT {USER_COLUMNS}, password_hash, org_slug FROM (
+    SELECT u.*, o.slug::text AS org_slug FROM users u
+    JOIN orgs o ON o.id = u.org_id AND o.is_active
+    WHERE u.email = $1 AND u.is_active AND ($2::text IS NULL OR o.slug = $2)
+) memberships
+ORDER BY created_at, id
+LIMIT $3
 """
 
 
@@ -59,7 +71,8 @@ async def insert_user(
     try:
         row = await conn.fetchrow(INSERT_USER, org_id, company_id, email, full_name, role.value, password_hash)
     except asyncpg.UniqueViolationError as e:
-        raise Conflict("a user with this email already exists", code="email_taken") from e
+        # unique per org only: this says nothing about other orgs
+        raise Conflict("a user with this email already exists in this org", code="email_taken") from e
     return User.model_validate(dict(row))
 
 
@@ -86,18 +99,32 @@ async def deactivate_user(conn: asyncpg.Connection, org_id: uuid.UUID, user_id: 
     return User.model_validate(dict(row)) if row else None
 
 
+async def lock_user_if_active(conn: asyncpg.Connection, org_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval(LOCK_USER_IF_ACTIVE, user_id, org_id))
+
+
 async def get_active_user(conn: asyncpg.Connection, user_id: uuid.UUID) -> User | None:
     row = await conn.fetchrow(GET_ACTIVE_USER, user_id)
     return User.model_validate(dict(row)) if row else None
 
 
-async def get_login_user(conn: asyncpg.Connection, email: str) -> tuple[User, str | None] | None:
-    row = await conn.fetchrow(GET_LOGIN_USER, email)
-    if row is None:
-        return None
-    data = dict(row)
-    password_hash = data.pop("password_hash")
-    return User.model_validate(data), password_hash
+@dataclass(frozen=True)
+class LoginCandidate:
+    user: User
+    password_hash: str | None
+    org_slug: str
+
+
+async def get_login_users(
+    conn: asyncpg.Connection, email: str, org_slug: str | None, limit: int
+) -> list[LoginCandidate]:
+    rows = await conn.fetch(GET_LOGIN_USERS, email, org_slug, limit)
+    candidates = []
+    for row in rows:
+        data = dict(row)
+        password_hash, slug = data.pop("password_hash"), data.pop("org_slug")
+        candidates.append(LoginCandidate(User.model_validate(data), password_hash, slug))
+    return candidates
 
 
 GET_USER_BY_EMAIL = f"SELECT {USER_COLUMNS} FROM users WHERE org_id = $1 AND email = $2"

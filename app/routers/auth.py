@@ -10,9 +10,12 @@ from app.services import auth as auth_service
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=Data[LoginResponse], responses=errors())
+@router.post("/login", response_model=Data[LoginResponse], responses=errors(400))
 async def login(body: LoginRequest, request: Request, conn: ConnDep) -> Data[LoginResponse]:
-    """Exchange an email and password for a session JWT."""
+    """Exchange an email and password for a session JWT of one user of one org. An email is
+    unique per org: name the org with `org_slug`, or omit it and the login succeeds when the
+    password matches exactly one membership (400 `org_required` with the matching orgs' slugs
+    when it matches several)."""
     return Data(data=await auth_service.login(conn, request.app.state.settings, body))
 
 

@@ -109,7 +109,8 @@ async def get_user(body: UserGetRequest, _: SuperAdminAuth, conn: ConnDep) -> Da
 
 @router.post("/users/deactivate", response_model=Data[User], responses=errors(404))
 async def deactivate_user(body: UserDeactivateRequest, _: SuperAdminAuth, conn: ConnDep) -> Data[User]:
-    """Deactivate a user: their sessions and the tokens acting for them stop working."""
+    """Deactivate a user: their sessions stop working, and every API token bound to them or minted
+    by them (directly or through tokens they minted) is revoked."""
     return Data(data=await platform_service.deactivate_user(conn, body.user_id))
 
 

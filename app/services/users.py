@@ -10,6 +10,7 @@ from app.errors import BadRequest, not_found
 from app.models.common import Page
 from app.models.users import User, UserCreateRequest, UserListRequest
 from app.pagination import decode_cursor, page
+from app.repositories import api_tokens as api_tokens_repo
 from app.repositories import users as users_repo
 from app.services import companies as companies_service
 
@@ -56,7 +57,11 @@ async def list(conn: asyncpg.Connection, auth: AuthContext, body: UserListReques
 
 
 async def deactivate(conn: asyncpg.Connection, auth: AuthContext, user_id: uuid.UUID) -> User:
+    """Deactivate a user and revoke, in the same transaction, every token bound to them or minted
+    by them (directly or through a chain of tokens): nothing they could hold outlives them.
+    Revocation is permanent; reactivating the row later brings none of them back."""
     user = await users_repo.deactivate_user(conn, auth.tenant_org_id, user_id)
     if user is None:
         raise not_found("user")
+    await api_tokens_repo.revoke_tokens_of_user(conn, auth.tenant_org_id, user_id)
     return user
