@@ -10,7 +10,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, Field, SecretStr, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -185,8 +185,12 @@ for _name in PROVIDER_NAMES:
     for _field, _info in ProviderSettings.model_fields.items():
         _provider_fields[f"{_name}_{_field}"] = (_info.annotation, _info.default)
 
-# flat fields (icypeas_api_key, icypeas_base_url, …) so each reads DATA_ENGINE_<PROVIDER>_<FIELD>
-Settings = create_model("Settings", __base__=_CoreSettings, **_provider_fields)
+# flat fields (icypeas_api_key, icypeas_base_url, …) so each reads DATA_ENGINE_<PROVIDER>_<FIELD>;
+# the type checker sees the core class, and code reads provider fields through `provider(name)`
+if TYPE_CHECKING:
+    Settings = _CoreSettings
+else:
+    Settings = create_model("Settings", __base__=_CoreSettings, **_provider_fields)
 
 
 def _is_weak(value: str) -> bool:

@@ -84,7 +84,7 @@ class Db:
 
 
 def get_db(request: Request) -> Db:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 DbDep = Annotated[Db, Depends(get_db)]

@@ -37,7 +37,7 @@ ORG_IS_ACTIVE = "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1 AND is_active)"
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def _unauthorized(message: str = "invalid or missing credentials", code: str = "invalid_credentials") -> Unauthorized:

@@ -50,7 +50,7 @@ class ApiTokenListRequest(ListRequest):
     pass
 
 
-class SuperAdminApiTokenListRequest(ListRequest):
+class SuperAdminApiTokenListRequest(ApiTokenListRequest):
     org_id: uuid.UUID
 
 

@@ -27,5 +27,5 @@ class CompanyListRequest(ListRequest):
     pass
 
 
-class SuperAdminCompanyListRequest(ListRequest):
+class SuperAdminCompanyListRequest(CompanyListRequest):
     org_id: uuid.UUID

@@ -36,7 +36,7 @@ class UserListRequest(ListRequest):
     pass
 
 
-class SuperAdminUserListRequest(ListRequest):
+class SuperAdminUserListRequest(UserListRequest):
     org_id: uuid.UUID
 
 
