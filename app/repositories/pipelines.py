@@ -130,9 +130,19 @@ SELECT r.id AS pipeline_run_id, r.status, r.entity_type, r.input,
 FROM pipeline_runs r WHERE r.id = $1 AND r.org_id = $2 AND ($3::uuid IS NULL OR r.company_id = $3)
 """
 # the step row is locked so two deliveries of the same step serialise here
+# `earlier_open` and `context_before` make the API, not the worker, the judge of order and of the
+# context a step receives: a step runs only once every earlier step is terminal, on the context
+# its predecessors stored (the run input, then each succeeded step's context_after).
 LOCK_STEP = """
 SELECT s.id, s.status, s.operation_id, s.step_config, s.output, s.context_after, s.error_message,
-       s.operation_run_id, r.status AS run_status, r.entity_type, r.submission_id
+       s.operation_run_id, r.status AS run_status, r.entity_type, r.submission_id,
+       EXISTS (SELECT 1 FROM step_results e
+               WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
+                 AND e.status NOT IN ('succeeded', 'skipped')) AS earlier_open,
+       COALESCE((SELECT e.context_after FROM step_results e
+                 WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
+                   AND e.status = 'succeeded'
+                 ORDER BY e.position DESC LIMIT 1), r.input) AS context_before
 FROM step_results s JOIN pipeline_runs r ON r.id = s.pipeline_run_id
 WHERE s.pipeline_run_id = $1 AND s.position = $2 AND s.org_id = $3 AND ($4::uuid IS NULL OR r.company_id = $4)
 FOR UPDATE OF s
@@ -161,6 +171,16 @@ LOCK_RUN = f"""
 SELECT {RUN_COLUMNS} FROM pipeline_runs
 WHERE id = $1 AND org_id = $2 AND ($3::uuid IS NULL OR company_id = $3)
 FOR UPDATE
+"""
+# what finish derives the final context from: every step's status, and the context the last
+# succeeded step stored (the run input when none succeeded)
+RUN_STEPS_FOR_FINISH = """
+SELECT (SELECT array_agg(position ORDER BY position) FROM step_results
+        WHERE pipeline_run_id = r.id AND status NOT IN ('succeeded', 'skipped')) AS open_positions,
+       COALESCE((SELECT context_after FROM step_results
+                 WHERE pipeline_run_id = r.id AND status = 'succeeded'
+                 ORDER BY position DESC LIMIT 1), r.input) AS final_context
+FROM pipeline_runs r WHERE r.id = $1 AND r.org_id = $2
 """
 SUCCEED_RUN = """
 UPDATE pipeline_runs SET status = 'succeeded', final_context = $3, error_message = NULL, finished_at = now()
@@ -395,6 +415,10 @@ async def lock_run(
 ) -> PipelineRun | None:
     row = await conn.fetchrow(LOCK_RUN, run_id, org_id, company_scope)
     return PipelineRun.model_validate(dict(row)) if row else None
+
+
+async def steps_for_finish(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID) -> asyncpg.Record:
+    return await conn.fetchrow(RUN_STEPS_FOR_FINISH, run_id, org_id)
 
 
 async def succeed_run(
