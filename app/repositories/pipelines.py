@@ -73,27 +73,32 @@ WHERE org_id = $1 AND ($2::uuid IS NULL OR company_id = $2)
 ORDER BY created_at DESC, id DESC
 LIMIT $6
 """
-# One aggregate over the submission's runs, on the (submission_id, status) index alone. The caller
-# has already found the submission in the caller's scope, and runs share their submission's org
-# (composite foreign key), so an org filter here would add nothing but a second index scan.
-SUMMARY = """
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE status = 'queued') AS queued,
-       count(*) FILTER (WHERE status = 'running') AS running,
-       count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
-       count(*) FILTER (WHERE status = 'canceled') AS canceled
-FROM pipeline_runs WHERE submission_id = $1
-"""
-RUN_STATUS_PAGE = """
-SELECT r.id AS pipeline_run_id, r.entity_index, r.entity_type, r.status, r.error_message, r.final_context,
-       COALESCE((SELECT jsonb_agg(jsonb_build_object('position', s.position, 'operation_id', s.operation_id,
-                                                     'status', s.status) ORDER BY s.position)
-                 FROM step_results s WHERE s.pipeline_run_id = r.id), '[]'::jsonb) AS steps
-FROM pipeline_runs r
-WHERE r.submission_id = $1 AND r.org_id = $2 AND r.entity_index > $3
-ORDER BY r.entity_index
-LIMIT $4
+# batch/status in ONE statement, so one snapshot: read separately, a poller could see a
+# `completed` submission beside a run still `running` (a run finishing between the reads).
+BATCH_STATUS = f"""
+SELECT {", ".join("s." + c.strip() for c in SUBMISSION_COLUMNS.split(","))},
+       sm.total, sm.queued, sm.running, sm.succeeded, sm.failed, sm.canceled,
+       COALESCE((SELECT jsonb_agg(p ORDER BY p.entity_index) FROM (
+           SELECT r.id AS pipeline_run_id, r.entity_index, r.entity_type, r.status, r.error_message, r.final_context,
+                  COALESCE((SELECT jsonb_agg(jsonb_build_object('position', st.position,
+                                                                'operation_id', st.operation_id,
+                                                                'status', st.status) ORDER BY st.position)
+                            FROM step_results st WHERE st.pipeline_run_id = r.id), '[]'::jsonb) AS steps
+           FROM pipeline_runs r
+           WHERE r.submission_id = s.id AND r.org_id = s.org_id AND r.entity_index > $4
+           ORDER BY r.entity_index
+           LIMIT $5) p), '[]'::jsonb) AS runs
+FROM submissions s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE status = 'queued') AS queued,
+           count(*) FILTER (WHERE status = 'running') AS running,
+           count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           count(*) FILTER (WHERE status = 'canceled') AS canceled
+    FROM pipeline_runs WHERE submission_id = s.id
+) sm
+WHERE s.id = $1 AND s.org_id = $2 AND ($3::uuid IS NULL OR s.company_id = $3)
 """
 GET_RUN = f"""
 SELECT {RUN_COLUMNS}, blueprint_snapshot FROM pipeline_runs
@@ -305,16 +310,22 @@ async def list_submissions(
     return [Submission.model_validate(dict(r)) for r in rows]
 
 
-async def summary(conn: asyncpg.Connection, submission_id: uuid.UUID) -> Summary:
-    """Counts of a submission already found in the caller's scope."""
-    return Summary.model_validate(dict(await conn.fetchrow(SUMMARY, submission_id)))
-
-
-async def run_status_page(
-    conn: asyncpg.Connection, org_id: uuid.UUID, submission_id: uuid.UUID, after_index: int, limit: int
-) -> list[RunStatus]:
-    rows = await conn.fetch(RUN_STATUS_PAGE, submission_id, org_id, after_index, limit + 1)
-    return [RunStatus.model_validate(dict(r)) for r in rows]
+async def batch_status(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    company_scope: uuid.UUID | None,
+    submission_id: uuid.UUID,
+    after_index: int,
+    limit: int,
+) -> tuple[Submission, Summary, list[RunStatus]] | None:
+    """The submission, its counts and one page of its runs (limit + 1 rows), from one snapshot."""
+    row = await conn.fetchrow(BATCH_STATUS, submission_id, org_id, company_scope, after_index, limit + 1)
+    if row is None:
+        return None
+    data = dict(row)
+    summary = Summary.model_validate({k: data.pop(k) for k in Summary.model_fields})
+    runs = [RunStatus.model_validate(r) for r in data.pop("runs")]
+    return Submission.model_validate(data), summary, runs
 
 
 async def get_run(
