@@ -52,12 +52,27 @@ STEP_IDS = "SELECT slug, id FROM steps WHERE slug = ANY($1::text[])"
 MARK_SUBMISSION_QUEUED = "UPDATE submissions SET status = 'queued' WHERE id = $1 AND status = 'received'"
 
 # local orchestrator: one graphile-worker job per run, keyed by the run id, in the submit
-# transaction (a run never exists without its job, and is never queued twice)
+# transaction (a run never exists without its job, and is never queued twice).
+#
+# Fairness (docs/decisions/0031-fair-scheduling.md): graphile-worker takes the ready job with the
+# lowest `priority`, then the earliest `run_at`. The n-th run of a submission gets priority
+# base + n, where base is the lowest priority among jobs ready now (the level the queue is
+# serving). So every submission's runs interleave round-robin with everyone else's from where the
+# queue stands: a one-entity submission behind another org's 5,000-entity batch (or its own org's)
+# is next, not 5,000th. The base falls back to 0 when nothing waits, so priorities stay small;
+# past smallint's 32,767 the excess is FIFO.
 ENQUEUE_LOCAL = """
+WITH level AS (
+    SELECT COALESCE(min(priority), 0) AS base FROM graphile_worker.jobs
+    WHERE task_identifier = 'run-pipeline' AND locked_at IS NULL AND run_at <= now()
+      AND attempts < max_attempts
+)
 SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
     SELECT ROW('run-pipeline', json_build_object('pipeline_run_id', r, 'org_id', $2::uuid, 'company_id', $3::uuid),
-               NULL, NULL, $4::smallint, r::text, 0, NULL)::graphile_worker.job_spec
-    FROM unnest($1::uuid[]) AS r
+               NULL, NULL, $4::smallint, r::text, least(32767, level.base + rank - 1)::smallint,
+               NULL)::graphile_worker.job_spec
+    FROM unnest($1::uuid[]) WITH ORDINALITY AS u(r, rank), level
+    ORDER BY rank
 ))
 """
 
@@ -244,7 +259,7 @@ FROM UNNEST($1::uuid[], $2::text[]) AS d(id, external_id)
 WHERE r.id = d.id
 """
 UNDISPATCHED = """
-SELECT id, org_id, company_id FROM pipeline_runs
+SELECT id, org_id, company_id, entity_index FROM pipeline_runs
 WHERE status = 'queued' AND dispatched_at IS NULL AND created_at < now() - make_interval(secs => $1)
 ORDER BY created_at
 LIMIT $2
