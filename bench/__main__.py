@@ -27,7 +27,11 @@ TARGETS = {
     "6 rate-limit 429s": "0",
     "7 API peak RSS (MB)": "<= 200",
     "7 worker peak RSS (MB)": "<= 200",
+    "8 one entity behind another org's batch (s)": "a few s",
+    "8 one entity behind its own org's batch (s)": "a few s",
 }
+FAIRNESS_FULL = 5_000
+FAIRNESS_QUICK = 1_000
 
 cli = typer.Typer(add_completion=False)
 
@@ -37,12 +41,21 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 @cli.command()
-def main(quick: bool = typer.Option(False, help="about two minutes: fewer repetitions, smaller batches")) -> None:
+def main(
+    quick: bool = typer.Option(False, help="about two minutes: fewer repetitions, smaller batches"),
+    only: str = typer.Option("", help="run one scenario alone: fairness"),
+) -> None:
+    if only:
+        if only != "fairness":
+            raise typer.BadParameter("the only scenario that runs alone is: fairness")
+        fairness_only(quick)
+        return
     ensure_wrk()
     repeats = 2 if quick else 3
     seconds = 5 if quick else 10
     pipeline_entities = 300 if quick else 1000
     saturation_entities = 500 if quick else 2000
+    fairness_entities = FAIRNESS_QUICK if quick else FAIRNESS_FULL
     started = time.time()
     stack = start_stack({"DATA_ENGINE_BLITZAPI_RATE_PER_SECOND": "50", "DATA_ENGINE_BLITZAPI_CONCURRENCY": "32"})
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in ("ceiling", "execute", "pipeline", "status")}
@@ -59,6 +72,7 @@ def main(quick: bool = typer.Option(False, help="about two minutes: fewer repeti
             for _ in range(repeats):
                 runs["pipeline"].append(scenarios.pipeline(stack, tenant, pipeline_entities, pipeline_rss))
         saturation = scenarios.saturation(stack, tenant, saturation_entities)
+        fairness = scenarios.fairness(stack, tenant, scenarios.make_tenant(stack, "bench-b"), fairness_entities)
         stack.stop("worker")
         with scenarios.RssSampler(stack, ("api",)) as submit_rss:
             submit, submission_id = scenarios.submit(stack, tenant, 3 if quick else 5)
@@ -99,6 +113,7 @@ def main(quick: bool = typer.Option(False, help="about two minutes: fewer repeti
         "6 rate-limit 429s": {"median": saturation["rate_limit_429s"]},
         "7 API peak RSS (MB)": {"median": max(pipeline_rss.peak["api"], submit_rss.peak["api"])},
         "7 worker peak RSS (MB)": {"median": pipeline_rss.peak["worker"]},
+        **fairness_rows(fairness),
     }
     machine = {
         "cpus": os.cpu_count(),
@@ -111,7 +126,7 @@ def main(quick: bool = typer.Option(False, help="about two minutes: fewer repeti
         "quick": quick,
         "machine": machine,
         "table": table,
-        "raw": {**runs, "submit": submit, "saturation": saturation},
+        "raw": {**runs, "submit": submit, "saturation": saturation, "fairness": fairness},
         "targets": TARGETS,
     }
     RESULTS.mkdir(exist_ok=True)
@@ -122,6 +137,38 @@ def main(quick: bool = typer.Option(False, help="about two minutes: fewer repeti
     typer.echo(f"\nwritten to {path}")
     if not quick:
         PERFORMANCE_DOC.write_text(performance_doc(text, result))
+
+
+def fairness_rows(f: dict[str, float]) -> dict[str, dict[str, float]]:
+    n = int(f["batch_entities"])
+    return {
+        "8 one entity alone (s)": {"median": f["solo_s"]},
+        "8 one entity behind another org's batch (s)": {"median": f["other_org_s"]},
+        f"8 batch runs still open then (of {n})": {"median": f["other_org_batch_open_after"]},
+        "8 one entity behind its own org's batch (s)": {"median": f["same_org_s"]},
+        f"8 own batch runs still open then (of {n})": {"median": f["same_org_batch_open_after"]},
+    }
+
+
+def fairness_only(quick: bool) -> None:
+    """`python -m bench --only fairness [--quick]`: scenario 8 alone, on a fresh stack."""
+    entities = FAIRNESS_QUICK if quick else FAIRNESS_FULL
+    started = time.time()
+    stack = start_stack({})
+    try:
+        stack.start_sandbox()
+        stack.start_api()
+        stack.start_worker()
+        a, b = scenarios.make_tenant(stack), scenarios.make_tenant(stack, "bench-b")
+        figures = scenarios.fairness(stack, a, b, entities)
+    finally:
+        stack.shutdown()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-fairness.json"
+    path.write_text(json.dumps({"started": started, "quick": quick, "fairness": figures}, indent=2))
+    table = fairness_rows(figures)
+    typer.echo("\n".join(f"| {k} | {v['median']:.3g} |" for k, v in table.items()))
+    typer.echo(f"\nwritten to {path}")
 
 
 def render(table: dict[str, dict[str, float]], machine: dict[str, Any], quick: bool) -> str:
@@ -156,7 +203,10 @@ batch end to end (HTTP calls and transactions per step counted by the API's own 
 `pg_stat_database`); 4 `/api/v1/batch/submit` of 10,000 entities against a raw COPY of the same
 rows; 5 `/api/v1/batch/status` on that submission (4 connections: a few pollers); 6 a 2,000-entity one-step
 batch on a provider at 200 ms latency limited to 50 req/s by the sandbox; 7 peak RSS of the API
-and the worker during 3 and 4.
+and the worker during 3 and 4; 8 fairness: the latency of a one-entity, one-step submission
+alone, then sent 1 s after a 5,000-entity one-step batch of another org, then of its own org, with
+how many of the batch's runs were still open when it finished (`python -m bench --only fairness`
+runs it alone).
 """
 
 

@@ -34,9 +34,9 @@ def _data(response: httpx.Response) -> Any:
     return response.json()["data"]
 
 
-def make_tenant(stack: Stack) -> Tenant:
+def make_tenant(stack: Stack, slug: str = "bench") -> Tenant:
     admin = httpx.Client(base_url=stack.api_url, timeout=120, headers={"Authorization": f"Bearer {stack.super_key}"})
-    org = _data(admin.post("/api/super-admin/orgs/create", json={"name": "Bench", "slug": "bench"}))
+    org = _data(admin.post("/api/super-admin/orgs/create", json={"name": slug.title(), "slug": slug}))
     company = _data(admin.post("/api/super-admin/companies/create", json={"org_id": org["id"], "name": "Client"}))
     token = _data(
         admin.post(
@@ -48,6 +48,7 @@ def make_tenant(stack: Stack) -> Tenant:
     for name, steps, config in (
         ("pipeline", PIPELINE_STEPS, {}),
         ("saturation", ["person.contact.resolve_mobile_phone"], {"providers": ["blitzapi"]}),
+        ("one_step", ["company.enrich.profile"], {"providers": ["prospeo"]}),
     ):
         body = {
             "name": name,
@@ -128,13 +129,13 @@ async def _xacts(dsn: str) -> int:
         await conn.close()
 
 
-def _wait_finished(tenant: Tenant, submission_id: str, timeout: float) -> dict[str, Any]:
+def _wait_finished(tenant: Tenant, submission_id: str, timeout: float, poll: float = 0.1) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = _data(tenant.client.post("/api/v1/batch/status", json={"submission_id": submission_id, "limit": 1}))
         if status["submission"]["status"] in ("completed", "failed", "canceled"):
             return status
-        time.sleep(0.1)
+        time.sleep(poll)
     raise TimeoutError(f"submission {submission_id} did not finish in {timeout:.0f} s")
 
 
@@ -301,3 +302,42 @@ def saturation(stack: Stack, tenant: Tenant, entities: int) -> dict[str, float]:
 
 def _stat(stats: dict[str, Any], provider: str, key: str) -> float:
     return float(stats["providers"][provider]["total"][key])
+
+
+def _one_entity_latency(tenant: Tenant) -> float:
+    body = {
+        "blueprint_id": tenant.blueprints["one_step"],
+        "company_id": tenant.company_id,
+        "entities": [{"entity_type": "company", "input": {"domain": f"found-f{uuid.uuid4().hex[:10]}.com"}}],
+    }
+    started = time.monotonic()
+    submission = _data(tenant.client.post("/api/v1/batch/submit", json=body))
+    _wait_finished(tenant, submission["submission_id"], timeout=900, poll=0.02)
+    return time.monotonic() - started
+
+
+def _big_batch(tenant: Tenant, entities: int) -> str:
+    body = {
+        "blueprint_id": tenant.blueprints["one_step"],
+        "company_id": tenant.company_id,
+        "entities": [
+            {"entity_type": "company", "input": {"domain": f"found-b{uuid.uuid4().hex[:10]}.com"}}
+            for _ in range(entities)
+        ],
+    }
+    return str(_data(tenant.client.post("/api/v1/batch/submit", json=body))["submission_id"])
+
+
+def fairness(stack: Stack, tenant: Tenant, other: Tenant, entities: int) -> dict[str, float]:
+    """8: latency of a one-entity submission alone, then sent 1 s after another org's N-entity
+    one-step batch, then 1 s after the same org's; with how much of the batch was still open."""
+    solo = statistics.median(_one_entity_latency(other) for _ in range(3))
+    figures: dict[str, float] = {"solo_s": solo, "batch_entities": entities}
+    for name, small_tenant in (("other_org", other), ("same_org", tenant)):
+        big = _big_batch(tenant, entities)
+        time.sleep(1)
+        figures[f"{name}_s"] = _one_entity_latency(small_tenant)
+        status = _data(tenant.client.post("/api/v1/batch/status", json={"submission_id": big, "limit": 1}))
+        figures[f"{name}_batch_open_after"] = status["summary"]["queued"] + status["summary"]["running"]
+        _wait_finished(tenant, big, timeout=1800)
+    return figures

@@ -14,11 +14,36 @@ OperationId = Annotated[
 Description = Annotated[str, StringConstraints(max_length=2000)]
 
 
+ProviderName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class StepConfig(RequestSchema):
+    """CONTRACT §9.1: typed; any other key, or a wrong type, is a 422."""
+
+    providers: list[ProviderName] | None = Field(
+        default=None, min_length=1, max_length=20, description="Providers of the operation, in the order to try them"
+    )
+    verify_providers: list[ProviderName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="person.contact.resolve_email: the verifiers to use, in order",
+    )
+    cache: bool | None = Field(
+        default=None, strict=True, description="Stored; the result cache that reads it comes with a later issue"
+    )
+
+
 class BlueprintStepInput(RequestSchema):
     position: int = Field(ge=1, le=1000, strict=True)
     operation_id: OperationId
-    step_config: dict[str, Any] | None = None
+    step_config: StepConfig | None = None
     is_enabled: bool = Field(default=True, strict=True)
+    # Part of the step's shape (CONTRACT §9.1) but not implemented yet: refused with a 400 naming
+    # the field rather than stored and ignored (docs/decisions/0030-blueprint-step-validation.md).
+    condition: dict[str, Any] | None = None
+    skip_if_fresh: dict[str, Any] | None = None
+    fan_out: dict[str, Any] | None = None
 
 
 Steps = Annotated[list[BlueprintStepInput], Field(min_length=1, max_length=50)]

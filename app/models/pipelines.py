@@ -168,7 +168,9 @@ class InternalRun(Schema):
 class StepExecuteRequest(RequestSchema):
     pipeline_run_id: uuid.UUID
     position: int = Field(ge=1, le=1000, strict=True)  # a blueprint step's position range
-    context: dict[str, Any]
+    context: dict[str, Any] | None = Field(
+        default=None, description="Ignored: the API derives a step's context from the run's stored results"
+    )
 
 
 class StepExecuteResult(Schema):
@@ -183,7 +185,9 @@ class StepExecuteResult(Schema):
 
 class RunFinishRequest(RequestSchema):
     pipeline_run_id: uuid.UUID
-    final_context: dict[str, Any]
+    final_context: dict[str, Any] | None = Field(
+        default=None, description="Ignored: the API derives the final context from the run's stored results"
+    )
 
 
 class RunFinishResult(Schema):

@@ -52,12 +52,27 @@ STEP_IDS = "SELECT slug, id FROM steps WHERE slug = ANY($1::text[])"
 MARK_SUBMISSION_QUEUED = "UPDATE submissions SET status = 'queued' WHERE id = $1 AND status = 'received'"
 
 # local orchestrator: one graphile-worker job per run, keyed by the run id, in the submit
-# transaction (a run never exists without its job, and is never queued twice)
+# transaction (a run never exists without its job, and is never queued twice).
+#
+# Fairness (docs/decisions/0031-fair-scheduling.md): graphile-worker takes the ready job with the
+# lowest `priority`, then the earliest `run_at`. The n-th run of a submission gets priority
+# base + n, where base is the lowest priority among jobs ready now (the level the queue is
+# serving). So every submission's runs interleave round-robin with everyone else's from where the
+# queue stands: a one-entity submission behind another org's 5,000-entity batch (or its own org's)
+# is next, not 5,000th. The base falls back to 0 when nothing waits, so priorities stay small;
+# past smallint's 32,767 the excess is FIFO.
 ENQUEUE_LOCAL = """
+WITH level AS (
+    SELECT COALESCE(min(priority), 0) AS base FROM graphile_worker.jobs
+    WHERE task_identifier = 'run-pipeline' AND locked_at IS NULL AND run_at <= now()
+      AND attempts < max_attempts
+)
 SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
     SELECT ROW('run-pipeline', json_build_object('pipeline_run_id', r, 'org_id', $2::uuid, 'company_id', $3::uuid),
-               NULL, NULL, $4::smallint, r::text, 0, NULL)::graphile_worker.job_spec
-    FROM unnest($1::uuid[]) AS r
+               NULL, NULL, $4::smallint, r::text, least(32767, level.base + rank - 1)::smallint,
+               NULL)::graphile_worker.job_spec
+    FROM unnest($1::uuid[]) WITH ORDINALITY AS u(r, rank), level
+    ORDER BY rank
 ))
 """
 
@@ -73,27 +88,32 @@ WHERE org_id = $1 AND ($2::uuid IS NULL OR company_id = $2)
 ORDER BY created_at DESC, id DESC
 LIMIT $6
 """
-# One aggregate over the submission's runs, on the (submission_id, status) index alone. The caller
-# has already found the submission in the caller's scope, and runs share their submission's org
-# (composite foreign key), so an org filter here would add nothing but a second index scan.
-SUMMARY = """
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE status = 'queued') AS queued,
-       count(*) FILTER (WHERE status = 'running') AS running,
-       count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
-       count(*) FILTER (WHERE status = 'canceled') AS canceled
-FROM pipeline_runs WHERE submission_id = $1
-"""
-RUN_STATUS_PAGE = """
-SELECT r.id AS pipeline_run_id, r.entity_index, r.entity_type, r.status, r.error_message, r.final_context,
-       COALESCE((SELECT jsonb_agg(jsonb_build_object('position', s.position, 'operation_id', s.operation_id,
-                                                     'status', s.status) ORDER BY s.position)
-                 FROM step_results s WHERE s.pipeline_run_id = r.id), '[]'::jsonb) AS steps
-FROM pipeline_runs r
-WHERE r.submission_id = $1 AND r.org_id = $2 AND r.entity_index > $3
-ORDER BY r.entity_index
-LIMIT $4
+# batch/status in ONE statement, so one snapshot: read separately, a poller could see a
+# `completed` submission beside a run still `running` (a run finishing between the reads).
+BATCH_STATUS = f"""
+SELECT {", ".join("s." + c.strip() for c in SUBMISSION_COLUMNS.split(","))},
+       sm.total, sm.queued, sm.running, sm.succeeded, sm.failed, sm.canceled,
+       COALESCE((SELECT jsonb_agg(p ORDER BY p.entity_index) FROM (
+           SELECT r.id AS pipeline_run_id, r.entity_index, r.entity_type, r.status, r.error_message, r.final_context,
+                  COALESCE((SELECT jsonb_agg(jsonb_build_object('position', st.position,
+                                                                'operation_id', st.operation_id,
+                                                                'status', st.status) ORDER BY st.position)
+                            FROM step_results st WHERE st.pipeline_run_id = r.id), '[]'::jsonb) AS steps
+           FROM pipeline_runs r
+           WHERE r.submission_id = s.id AND r.org_id = s.org_id AND r.entity_index > $4
+           ORDER BY r.entity_index
+           LIMIT $5) p), '[]'::jsonb) AS runs
+FROM submissions s
+CROSS JOIN LATERAL (
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE status = 'queued') AS queued,
+           count(*) FILTER (WHERE status = 'running') AS running,
+           count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+           count(*) FILTER (WHERE status = 'failed') AS failed,
+           count(*) FILTER (WHERE status = 'canceled') AS canceled
+    FROM pipeline_runs WHERE submission_id = s.id
+) sm
+WHERE s.id = $1 AND s.org_id = $2 AND ($3::uuid IS NULL OR s.company_id = $3)
 """
 GET_RUN = f"""
 SELECT {RUN_COLUMNS}, blueprint_snapshot FROM pipeline_runs
@@ -130,9 +150,19 @@ SELECT r.id AS pipeline_run_id, r.status, r.entity_type, r.input,
 FROM pipeline_runs r WHERE r.id = $1 AND r.org_id = $2 AND ($3::uuid IS NULL OR r.company_id = $3)
 """
 # the step row is locked so two deliveries of the same step serialise here
+# `earlier_open` and `context_before` make the API, not the worker, the judge of order and of the
+# context a step receives: a step runs only once every earlier step is terminal, on the context
+# its predecessors stored (the run input, then each succeeded step's context_after).
 LOCK_STEP = """
 SELECT s.id, s.status, s.operation_id, s.step_config, s.output, s.context_after, s.error_message,
-       s.operation_run_id, r.status AS run_status, r.entity_type, r.submission_id
+       s.operation_run_id, r.status AS run_status, r.entity_type, r.submission_id,
+       EXISTS (SELECT 1 FROM step_results e
+               WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
+                 AND e.status NOT IN ('succeeded', 'skipped')) AS earlier_open,
+       COALESCE((SELECT e.context_after FROM step_results e
+                 WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
+                   AND e.status = 'succeeded'
+                 ORDER BY e.position DESC LIMIT 1), r.input) AS context_before
 FROM step_results s JOIN pipeline_runs r ON r.id = s.pipeline_run_id
 WHERE s.pipeline_run_id = $1 AND s.position = $2 AND s.org_id = $3 AND ($4::uuid IS NULL OR r.company_id = $4)
 FOR UPDATE OF s
@@ -161,6 +191,16 @@ LOCK_RUN = f"""
 SELECT {RUN_COLUMNS} FROM pipeline_runs
 WHERE id = $1 AND org_id = $2 AND ($3::uuid IS NULL OR company_id = $3)
 FOR UPDATE
+"""
+# what finish derives the final context from: every step's status, and the context the last
+# succeeded step stored (the run input when none succeeded)
+RUN_STEPS_FOR_FINISH = """
+SELECT (SELECT array_agg(position ORDER BY position) FROM step_results
+        WHERE pipeline_run_id = r.id AND status NOT IN ('succeeded', 'skipped')) AS open_positions,
+       COALESCE((SELECT context_after FROM step_results
+                 WHERE pipeline_run_id = r.id AND status = 'succeeded'
+                 ORDER BY position DESC LIMIT 1), r.input) AS final_context
+FROM pipeline_runs r WHERE r.id = $1 AND r.org_id = $2
 """
 SUCCEED_RUN = """
 UPDATE pipeline_runs SET status = 'succeeded', final_context = $3, error_message = NULL, finished_at = now()
@@ -219,7 +259,7 @@ FROM UNNEST($1::uuid[], $2::text[]) AS d(id, external_id)
 WHERE r.id = d.id
 """
 UNDISPATCHED = """
-SELECT id, org_id, company_id FROM pipeline_runs
+SELECT id, org_id, company_id, entity_index FROM pipeline_runs
 WHERE status = 'queued' AND dispatched_at IS NULL AND created_at < now() - make_interval(secs => $1)
 ORDER BY created_at
 LIMIT $2
@@ -285,16 +325,22 @@ async def list_submissions(
     return [Submission.model_validate(dict(r)) for r in rows]
 
 
-async def summary(conn: asyncpg.Connection, submission_id: uuid.UUID) -> Summary:
-    """Counts of a submission already found in the caller's scope."""
-    return Summary.model_validate(dict(await conn.fetchrow(SUMMARY, submission_id)))
-
-
-async def run_status_page(
-    conn: asyncpg.Connection, org_id: uuid.UUID, submission_id: uuid.UUID, after_index: int, limit: int
-) -> list[RunStatus]:
-    rows = await conn.fetch(RUN_STATUS_PAGE, submission_id, org_id, after_index, limit + 1)
-    return [RunStatus.model_validate(dict(r)) for r in rows]
+async def batch_status(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    company_scope: uuid.UUID | None,
+    submission_id: uuid.UUID,
+    after_index: int,
+    limit: int,
+) -> tuple[Submission, Summary, list[RunStatus]] | None:
+    """The submission, its counts and one page of its runs (limit + 1 rows), from one snapshot."""
+    row = await conn.fetchrow(BATCH_STATUS, submission_id, org_id, company_scope, after_index, limit + 1)
+    if row is None:
+        return None
+    data = dict(row)
+    summary = Summary.model_validate({k: data.pop(k) for k in Summary.model_fields})
+    runs = [RunStatus.model_validate(r) for r in data.pop("runs")]
+    return Submission.model_validate(data), summary, runs
 
 
 async def get_run(
@@ -395,6 +441,10 @@ async def lock_run(
 ) -> PipelineRun | None:
     row = await conn.fetchrow(LOCK_RUN, run_id, org_id, company_scope)
     return PipelineRun.model_validate(dict(row)) if row else None
+
+
+async def steps_for_finish(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID) -> asyncpg.Record:
+    return await conn.fetchrow(RUN_STEPS_FOR_FINISH, run_id, org_id)
 
 
 async def succeed_run(

@@ -28,11 +28,12 @@ async def start(body: PipelineRunRef, auth: InternalAuth, db: DbDep) -> Data[Int
     return Data(data=await worker_service.start(db, auth, body.pipeline_run_id))
 
 
-@router.post("/steps/execute", response_model=Data[StepExecuteResult], responses=errors(400, 404))
+@router.post("/steps/execute", response_model=Data[StepExecuteResult], responses=errors(400, 404, 409))
 async def execute_step(
     body: StepExecuteRequest, auth: InternalAuth, db: DbDep, request: Request
 ) -> Data[StepExecuteResult]:
-    """Run one step's operation on the context and record its result (a terminal step is returned as is)."""
+    """Run one step's operation on the context its earlier steps stored and record its result (a terminal
+    step is returned as is); 409 `out_of_order` while an earlier step has not finished."""
     return Data(
         data=await worker_service.execute_step(
             db, request.app.state.engine, auth, body.pipeline_run_id, body.position, body.context
@@ -40,9 +41,10 @@ async def execute_step(
     )
 
 
-@router.post("/pipeline-runs/finish", response_model=Data[RunFinishResult], responses=errors(400, 404))
+@router.post("/pipeline-runs/finish", response_model=Data[RunFinishResult], responses=errors(400, 404, 409))
 async def finish(body: RunFinishRequest, auth: InternalAuth, db: DbDep) -> Data[RunFinishResult]:
-    """Upsert the entity record and mark the run succeeded (once)."""
+    """Upsert the entity record from the run's stored step results and mark the run succeeded (once);
+    409 `out_of_order` while a step has not finished."""
     return Data(data=await worker_service.finish(db, auth, body.pipeline_run_id, body.final_context))
 
 

@@ -146,11 +146,13 @@ def _decode_index_cursor(cursor: str | None) -> int:
 
 
 async def status(conn: asyncpg.Connection, auth: AuthContext, body: BatchStatusRequest) -> BatchStatus:
-    submission = await get_submission(conn, auth, body.submission_id)
-    summary = await pipelines_repo.summary(conn, submission.id)
-    rows = await pipelines_repo.run_status_page(
-        conn, auth.tenant_org_id, submission.id, _decode_index_cursor(body.cursor), body.limit
+    after = _decode_index_cursor(body.cursor)
+    found = await pipelines_repo.batch_status(
+        conn, auth.tenant_org_id, auth.company_id, body.submission_id, after, body.limit
     )
+    if found is None:
+        raise not_found("submission")
+    submission, summary, rows = found
     next_cursor = None
     if len(rows) > body.limit:
         rows = rows[: body.limit]

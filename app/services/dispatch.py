@@ -25,6 +25,14 @@ TASK_ID = "run-pipeline"
 # the per-task batch endpoint takes at most 100 items (orchestration.md A3, server code)
 TRIGGER_BATCH_SIZE = 100
 TRIGGER_API_VERSION = "2025-07-16"
+# Fairness within an org (docs/decisions/0031-fair-scheduling.md). `concurrencyKey` = org gives
+# every org its own copy of the `pipeline-runs` queue, so orgs do not wait on each other. Within
+# one org's queue, Trigger.dev dequeues by trigger time minus `priority` (a time offset in
+# seconds, higher = sooner: trigger.dev/docs/runs/priority). Run n of a submission gets
+# HORIZON - n, i.e. it counts as triggered n seconds after its submission: submissions of the
+# same org interleave instead of queueing behind each other. HORIZON covers a full batch
+# (DATA_ENGINE_MAX_BATCH_ENTITIES, 10,000 by default); runs past it get 0.
+TRIGGER_FAIR_HORIZON_SECONDS = 10_000
 
 
 class Dispatcher(Protocol):
@@ -65,12 +73,13 @@ class TriggerDispatcher:
 
     async def dispatch_after_commit(self, run_ids: list[uuid.UUID], org_id: uuid.UUID, company_id: uuid.UUID) -> None:
         try:
-            await self.send([(r, org_id, company_id) for r in run_ids])
+            await self.send([(r, org_id, company_id, rank) for rank, r in enumerate(run_ids)])
         except (httpx.HTTPError, TriggerError) as e:
             # the runs are committed as queued and undispatched: the sweeper re-sends them
             log.warning("trigger dispatch failed, the sweeper will retry: %s", e)
 
-    async def send(self, runs: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]) -> None:
+    async def send(self, runs: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, int]]) -> None:
+        """`runs`: (run id, org id, company id, rank of the run within its submission)."""
         for start in range(0, len(runs), TRIGGER_BATCH_SIZE):
             chunk = runs[start : start + TRIGGER_BATCH_SIZE]
             body = {
@@ -85,10 +94,11 @@ class TriggerDispatcher:
                         "options": {
                             "idempotencyKey": str(run_id),
                             "concurrencyKey": str(org_id),
+                            "priority": max(0, TRIGGER_FAIR_HORIZON_SECONDS - rank),
                             "tags": [f"org:{org_id}"],
                         },
                     }
-                    for run_id, org_id, company_id in chunk
+                    for run_id, org_id, company_id, rank in chunk
                 ]
             }
             response = await self.http.post(
@@ -108,7 +118,7 @@ class TriggerDispatcher:
         async with self.db.transaction() as conn:
             rows = await pipelines_repo.undispatched(conn, older_than_seconds, limit)
         if rows:
-            await self.send([(r["id"], r["org_id"], r["company_id"]) for r in rows])
+            await self.send([(r["id"], r["org_id"], r["company_id"], r["entity_index"]) for r in rows])
         return len(rows)
 
     async def sweep_forever(self, interval_seconds: float = 30) -> None:

@@ -85,7 +85,9 @@ async def _upsert_person(
     conn: asyncpg.Connection, run: PipelineRun, entity_id: uuid.UUID | None, data: dict[str, Any]
 ) -> tuple[uuid.UUID, int]:
     linkedin = normalize_linkedin_url(_str(data.get("linkedin_url")))
-    email = normalize_email(_str(data.get("work_email")))
+    # every identity field PersonInput accepts identifies: LinkedIn URL, then work email, then
+    # email; `email` is stored in the work_email identity column when no work email is known
+    email = normalize_email(_str(data.get("work_email"))) or normalize_email(_str(data.get("email")))
     full_name = (
         _str(data.get("full_name"))
         or " ".join(p for p in (_str(data.get("first_name")), _str(data.get("last_name"))) if p)
@@ -99,7 +101,9 @@ async def _upsert_person(
         if entity_id is not None:
             raise EntityUpsertError(f"entity {entity_id} is not a person record of this company")
         if not (linkedin or email or full_name):
-            raise EntityUpsertError("the run produced no identity for a person (LinkedIn URL, work email or name)")
+            raise EntityUpsertError(
+                "the run produced no identity for a person (LinkedIn URL, work email, email or name)"
+            )
         new_id = await entities_repo.insert_person(
             conn,
             run.org_id,

@@ -1,14 +1,16 @@
 """The worker's callbacks (docs/internal-api.md). Each is idempotent and moves rows only
 forward; `execute_step` holds no database connection while providers answer."""
 
+import time
 import uuid
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
 
 from app.auth.context import AuthContext
 from app.db import Db
-from app.errors import AppError, NotFound, not_found
+from app.errors import AppError, Conflict, NotFound, not_found
 from app.models.execute import ExecuteOptions, ExecuteRequest
 from app.models.operations import EntityType
 from app.models.pipelines import InternalRun, RecoverResult, RunFinishResult, StepExecuteResult
@@ -55,9 +57,24 @@ def _stored(row: asyncpg.Record, run_status: str, position: int) -> StepExecuteR
     )
 
 
+# monotonic seconds; tests replace it to measure a step's duration without waiting
+clock = time.monotonic
+
+
+def _out_of_order(message: str, **details: Any) -> Conflict:
+    return Conflict(message, code="out_of_order", details=details)
+
+
 async def execute_step(
-    db: Db, engine: Engine, auth: AuthContext, run_id: uuid.UUID, position: int, context: dict[str, Any]
+    db: Db,
+    engine: Engine,
+    auth: AuthContext,
+    run_id: uuid.UUID,
+    position: int,
+    context: dict[str, Any] | None = None,
 ) -> StepExecuteResult:
+    """`context` from the worker is ignored: the step gets the context its predecessors stored, so
+    a worker (a stale delivery, a bug) cannot feed a step anything the run did not produce."""
     org_id = auth.tenant_org_id
     async with db.transaction() as conn:
         step = await pipelines_repo.lock_step(conn, org_id, run_id, position, auth.company_id)
@@ -66,24 +83,38 @@ async def execute_step(
         if step["status"] in ("succeeded", "failed", "skipped") or step["run_status"] != "running":
             # already done (a repeated delivery), or the run was canceled/failed meanwhile
             return _stored(step, step["run_status"], position)
+        if step["earlier_open"]:
+            raise _out_of_order(f"step {position} cannot run before every earlier step has finished", position=position)
+        context = step["context_before"]
         await pipelines_repo.mark_step_running(conn, step["id"], context)
 
-    body = ExecuteRequest(
-        operation_id=step["operation_id"],
-        entity_type=EntityType(step["entity_type"]),
-        input=context,
-        options=_options(step["step_config"]),
-    )
+    started = clock()
+    operation, data, options = None, None, {}
     try:
+        # a stored step_config the options model refuses (an old blueprint snapshot) lands here too:
+        # the step fails once with the reason, instead of a 500 the worker would retry
+        body = ExecuteRequest(
+            operation_id=step["operation_id"],
+            entity_type=EntityType(step["entity_type"]),
+            input=context,
+            options=_options(step["step_config"]),
+        )
         operation, data = execute_service.resolve(body)
         options = body.options.model_dump(exclude_none=True) if body.options else {}
         result = await engine.run(operation, data, ExecutionOptions(**options))
-        error = result.error
     except AppError as e:
-        # an input the operation cannot take fails the step, not the HTTP call
+        # an input the operation cannot take, or providers it cannot use, fails the step
         operation, data, options = None, None, {}
         result = OperationResult(status="failed", output=None, missing_inputs=[], error=f"{e.code}: {e.message}")
-        error = result.error
+    except ValidationError as e:
+        operation, data, options = None, None, {}
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in ("step_config", *first["loc"]))
+        result = OperationResult(
+            status="failed", output=None, missing_inputs=[], error=f"invalid_step_config: {where}: {first['msg']}"
+        )
+    duration_ms = max(0, int((clock() - started) * 1000))
+    error = result.error
 
     async with db.transaction() as conn:
         step = await pipelines_repo.lock_step(conn, org_id, run_id, position, auth.company_id)
@@ -93,7 +124,16 @@ async def execute_step(
         operation_run_id = None
         if operation is not None:
             operation_run_id = await execute_service.persist(
-                conn, engine, auth, operation, data, options, result, 0, pipeline_run_id=run_id, step_position=position
+                conn,
+                engine,
+                auth,
+                operation,
+                data,
+                options,
+                result,
+                duration_ms,
+                pipeline_run_id=run_id,
+                step_position=position,
             )
         succeeded = result.status in STEP_SUCCEEDED
         status = "succeeded" if succeeded else "failed"
@@ -132,13 +172,19 @@ async def execute_step(
 
 
 def _options(step_config: dict[str, Any] | None) -> ExecuteOptions | None:
+    """The step's provider options; `cache` is stored for the result cache of a later issue and
+    is not an execute option yet. Any other key, or a wrong type, raises ValidationError."""
     if not step_config:
         return None
-    known = {k: v for k, v in step_config.items() if k in ExecuteOptions.model_fields}
+    known = {k: v for k, v in step_config.items() if k != "cache"} if isinstance(step_config, dict) else step_config
     return ExecuteOptions.model_validate(known) if known else None
 
 
-async def finish(db: Db, auth: AuthContext, run_id: uuid.UUID, final_context: dict[str, Any]) -> RunFinishResult:
+async def finish(
+    db: Db, auth: AuthContext, run_id: uuid.UUID, final_context: dict[str, Any] | None = None
+) -> RunFinishResult:
+    """The entity is built from the context the run's steps stored, never from the worker's
+    `final_context` (ignored), and only once every step is terminal."""
     org_id = auth.tenant_org_id
     async with db.transaction() as conn:
         run = await pipelines_repo.lock_run(conn, org_id, run_id, auth.company_id)
@@ -153,15 +199,22 @@ async def finish(db: Db, auth: AuthContext, run_id: uuid.UUID, final_context: di
                 entity_id=version["entity_id"] if version else None,
                 record_version=version["record_version"] if version else None,
             )
+        steps = await pipelines_repo.steps_for_finish(conn, org_id, run_id)
+        if steps["open_positions"]:
+            raise _out_of_order(
+                "the run cannot finish before every step has finished",
+                open_positions=list(steps["open_positions"]),
+            )
+        context = steps["final_context"]
         try:
             async with conn.transaction():
-                entity_id, record_version = await entities_service.upsert_from_run(conn, run, final_context)
+                entity_id, record_version = await entities_service.upsert_from_run(conn, run, context)
         except entities_service.EntityUpsertError as e:
             submission_id = await pipelines_repo.fail_run(conn, org_id, run_id, f"entity upsert failed: {e}")
             if submission_id is not None:
                 await pipelines_repo.rederive_submission(conn, submission_id)
             return RunFinishResult(status="failed", entity_id=None, record_version=None)
-        submission_id = await pipelines_repo.succeed_run(conn, org_id, run_id, final_context)
+        submission_id = await pipelines_repo.succeed_run(conn, org_id, run_id, context)
         if submission_id is not None:
             await pipelines_repo.rederive_submission(conn, submission_id)
         return RunFinishResult(status="succeeded", entity_id=entity_id, record_version=record_version)

@@ -66,6 +66,8 @@ async def test_runs_are_sent_with_the_documented_shape_and_marked_dispatched(cli
         "company_id": str(tenant.company_a.id),
     }
     assert items[0]["options"]["concurrencyKey"] == str(tenant.org.id)
+    # fairness within the org's queue: run n counts as triggered n seconds after its submission
+    assert [i["options"]["priority"] for i in items] == [10_000, 9_999, 9_998]
     rows = await conn.fetch(
         "SELECT id, external_id, dispatched_at FROM pipeline_runs WHERE id = ANY($1::uuid[])", run_ids
     )

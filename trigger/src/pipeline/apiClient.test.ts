@@ -208,6 +208,23 @@ describe("createHttpApi", () => {
     expect(requests).toHaveLength(1);
   });
 
+  it("turns a 409 out_of_order into a transient error at once, so the host resumes the run", async () => {
+    const conflict = { error: { code: "out_of_order", message: "an earlier step has not finished", details: null } };
+    const { api, requests } = apiWith([json(409, conflict), json(409, conflict)]);
+
+    const error = await api.executeStep(RUN_ID, 2, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientApiError);
+    expect(error).toMatchObject({ status: 409, code: "out_of_order" });
+    await expect(api.finish(RUN_ID, {})).rejects.toBeInstanceOf(TransientApiError);
+    expect(requests).toHaveLength(2);
+  });
+
+  it("keeps any other 409 permanent", async () => {
+    const { api } = apiWith([json(409, { error: { code: "conflict", message: "no", details: null } })]);
+
+    await expect(api.finish(RUN_ID, {})).rejects.toBeInstanceOf(PermanentPipelineError);
+  });
+
   it("treats an unauthorized answer as permanent too", async () => {
     const { api } = apiWith([json(401, { error: { code: "unauthorized", message: "bad key", details: null } })]);
 

@@ -4,7 +4,9 @@
  * Retry policy of one call: network errors, 5xx and 429 are retried a few times with jittered
  * exponential backoff (a 429's `Retry-After` wins); every endpoint is idempotent, so repeating a
  * call is safe. A timeout is not retried here (the call already took its whole budget): it is
- * thrown as transient and the host retries the run. Any other 4xx is a `PermanentPipelineError`.
+ * thrown as transient and the host retries the run, and so is a 409 `out_of_order` (the API's
+ * refusal of a step before its predecessors, or of finish before every step, finished). Any
+ * other 4xx is a `PermanentPipelineError`.
  */
 import type { z } from "zod";
 import { PermanentPipelineError, TransientApiError } from "./errors.js";
@@ -73,6 +75,8 @@ const BACKOFF_MAX_MS = 8_000;
 // A longer Retry-After is cut short: past this the host's own backoff is the better wait.
 const RETRY_AFTER_MAX_MS = 30_000;
 const FAIL_MESSAGE_MAX_CHARS = 2_000;
+/** Error code of a 409 from steps/execute or finish: the run's stored state does not allow it yet. */
+export const OUT_OF_ORDER = "out_of_order";
 
 const ENDPOINTS = {
   start: "/api/internal/pipeline-runs/start",
@@ -182,6 +186,13 @@ function createPoster(options: HttpClientOptions, extraHeaders: Record<string, s
         const envelope = parseEnvelope(outcome.text);
         const detail = envelope ? `${envelope.code}: ${envelope.message}` : `HTTP ${outcome.status}`;
         const details = { endpoint, status: outcome.status, ...(envelope ? { code: envelope.code } : {}) };
+        if (outcome.status === 409 && envelope?.code === OUT_OF_ORDER) {
+          // the API refused a call that came too early (an earlier step, or a step before finish,
+          // not terminal yet: another delivery of this run is still at work). Our view of the run
+          // is stale, so this call is not repeated: the host retries the run, which resumes from
+          // the state `start` reports.
+          throw new TransientApiError(`${endpoint} answered 409 (${detail})`, details);
+        }
         if (outcome.status !== 429 && outcome.status < 500) {
           throw new PermanentPipelineError(`${endpoint} answered ${outcome.status} (${detail})`, details);
         }

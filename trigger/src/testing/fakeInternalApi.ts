@@ -5,7 +5,7 @@
  * fail-fast skipping, a cancel flag, and idempotent repeats on terminal rows.
  */
 import type { PipelineApi } from "../pipeline/apiClient.js";
-import { PermanentPipelineError } from "../pipeline/errors.js";
+import { PermanentPipelineError, TransientApiError } from "../pipeline/errors.js";
 import type {
   FinishResult,
   PipelineContext,
@@ -198,6 +198,13 @@ export class FakeInternalApi implements PipelineApi {
     // a terminal step is never executed again; a stopped run executes nothing
     if (TERMINAL_STEP.has(step.status) || TERMINAL_RUN.has(run.status)) return this.answer(run, step);
 
+    // like the API: order is enforced, and the step gets the context its predecessors stored,
+    // whatever the worker sent
+    const earlier = run.steps.filter((s) => s.enabled && s.position < position);
+    if (earlier.some((s) => s.status !== "succeeded" && s.status !== "skipped")) {
+      throw new TransientApiError("an earlier step has not finished", { status: 409, code: "out_of_order" });
+    }
+    context = storedContext(run, position);
     moveStep(step, "running");
     await this.hooks.beforeOperation?.(run.id, position);
     const operation = this.operations[step.operation_id];
@@ -232,12 +239,13 @@ export class FakeInternalApi implements PipelineApi {
     this.calls.push({ method: "finish", pipeline_run_id: pipelineRunId, context: structuredClone(finalContext) });
     const run = this.get(pipelineRunId);
     if (!TERMINAL_RUN.has(run.status)) {
-      const open = run.steps.filter((s) => s.enabled && s.status !== "succeeded");
+      const open = run.steps.filter((s) => s.enabled && s.status !== "succeeded" && s.status !== "skipped");
       if (open.length > 0) {
-        throw new PermanentPipelineError("steps are not all succeeded", { status: 409, code: "run_not_finishable" });
+        throw new TransientApiError("a step has not finished", { status: 409, code: "out_of_order" });
       }
       moveRun(run, "succeeded");
-      run.final_context = structuredClone(finalContext);
+      // like the API: built from the stored results, never from the worker's final context
+      run.final_context = storedContext(run, Number.POSITIVE_INFINITY);
       run.entity_id = `entity-${run.id}`;
       run.record_version = (run.record_version ?? 0) + 1;
     }
@@ -272,6 +280,14 @@ export class FakeInternalApi implements PipelineApi {
       run_status: run.status,
     });
   }
+}
+
+/** The run input merged with every succeeded step before `position`: the last one's context_after. */
+function storedContext(run: FakeRun, position: number): PipelineContext {
+  const done = run.steps
+    .filter((s) => s.enabled && s.position < position && s.status === "succeeded")
+    .sort((a, b) => b.position - a.position);
+  return structuredClone(done[0]?.context_after ?? run.input);
 }
 
 function moveRun(run: FakeRun, to: RunStatus): void {
