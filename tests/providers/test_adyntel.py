@@ -307,12 +307,14 @@ class TestErrors:
         assert route.call_count == 1 and e.value.status_code == 400
 
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx):
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock):
         route = respx.post(BASE + "/linkedin").mock(
-            side_effect=[httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(200, json=LINKEDIN_BODY)]
+            side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=LINKEDIN_BODY)]
         )
         outcome = await adyntel.search_linkedin_ads(COMPANY, provider_ctx("adyntel"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [7.0]
 
     @respx.mock
     async def test_a_5xx_is_retried_then_reported(self, provider_ctx):

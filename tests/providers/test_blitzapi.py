@@ -166,11 +166,13 @@ class TestEveryAction:
 
     @pytest.mark.parametrize(("run", "data", "url", "answer"), ACTIONS)
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, run, data, url, answer):
-        limited = httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "Rate limit exceeded"})
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock, run, data, url, answer):
+        limited = httpx.Response(429, headers={"Retry-After": "7"}, json={"message": "Rate limit exceeded"})
         route = _mock_success(url, answer, first=limited)
         outcome = await run(data, provider_ctx("blitzapi"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [7.0]
 
     @pytest.mark.parametrize(("run", "data", "url", "answer"), ACTIONS)
     @respx.mock

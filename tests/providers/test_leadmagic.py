@@ -15,7 +15,7 @@ from app.providers._http import (
     ProviderTimeoutError,
 )
 from app.providers.base import AttemptStatus
-from tests.providers.conftest import TEST_KEY, base_url
+from tests.providers.conftest import TEST_KEY, base_url, retry_at
 
 BASE = base_url("leadmagic")
 EMAIL_URL = BASE + "/v1/people/email-finder"
@@ -159,13 +159,15 @@ class TestTransport:
 
     @pytest.mark.parametrize("action", list(ACTIONS))
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, action):
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock, action):
         url, run, data, answer, expected = ACTIONS[action]
         route = respx.post(url).mock(
-            side_effect=[_problem(429, "rate_limit_exceeded", **{"Retry-After": "0"}), answer()]
+            side_effect=[_problem(429, "rate_limit_exceeded", **{"Retry-After": retry_at(clock, 42)}), answer()]
         )
         outcome = await run(data, provider_ctx("leadmagic"))
         assert outcome.status is expected and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [42.0]
 
     @pytest.mark.parametrize("action", list(ACTIONS))
     @respx.mock

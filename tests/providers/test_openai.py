@@ -218,12 +218,14 @@ class TestFailures:
         assert route.call_count == 1
 
     @respx.mock
-    async def test_a_rate_limit_then_success_honours_retry_after(self, provider_ctx):
+    async def test_a_rate_limit_then_success_honours_retry_after(self, provider_ctx, clock):
         route = respx.post(URL).mock(
-            side_effect=[_error(429, "rate_limit_exceeded", **{"Retry-After": "0"}), _url("https://acme.com/pricing")]
+            side_effect=[_error(429, "rate_limit_exceeded", **{"Retry-After": "7"}), _url("https://acme.com/pricing")]
         )
         outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [7.0]
 
     @respx.mock
     async def test_a_rate_limit_is_retried_by_the_policy_then_reported(self, provider_ctx):
