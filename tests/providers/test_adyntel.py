@@ -208,6 +208,24 @@ class TestMeta:
         assert len(MetaAdsOutput.model_validate(outcome.output).meta_ads.ads) == 3
 
     @respx.mock
+    async def test_the_ad_text_is_read_from_snapshot_body_text(self, provider_ctx):
+        # the vendor's own fixture (Adyntel/adyntel-n8n-node test.md) carries the text there
+        ad = _meta_ad("1", snapshot={"body": {"text": "Breaking news from the world of work!"}})
+        body = {**META_BODY, "results": [[ad]]}
+        respx.post(BASE + "/facebook").mock(return_value=httpx.Response(200, json=body))
+        outcome = await adyntel.search_meta_ads(COMPANY, provider_ctx("adyntel"))
+        assert outcome.output["meta_ads"]["ads"][0]["text"] == "Breaking news from the world of work!"
+
+    @respx.mock
+    async def test_number_of_ads_is_the_total_not_the_page_count(self, provider_ctx):
+        # the vendor fixture: 669 ads matched, a page of about 30 returned, a token for the rest
+        body = {**META_BODY, "number_of_ads": 669, "is_result_complete": False}
+        respx.post(BASE + "/facebook").mock(return_value=httpx.Response(200, json=body))
+        outcome = await adyntel.search_meta_ads(COMPANY, provider_ctx("adyntel"))
+        result = outcome.output["meta_ads"]
+        assert result["total_ads"] == 669 and len(result["ads"]) == 3 and result["next_cursor"] == "q5SkUA7x8o2"
+
+    @respx.mock
     async def test_204_with_an_empty_body_is_not_found(self, provider_ctx):
         respx.post(BASE + "/facebook").mock(return_value=httpx.Response(204))
         outcome = await adyntel.search_meta_ads(COMPANY, provider_ctx("adyntel"))

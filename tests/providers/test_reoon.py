@@ -141,6 +141,20 @@ class TestVerifyEmail:
         assert outcome.status is AttemptStatus.failed
         assert outcome.provider_status == code and outcome.error == reason and outcome.raw["reason"] == reason
 
+    @pytest.mark.parametrize("field", ["reason", "message", "error"])
+    @respx.mock
+    async def test_the_error_text_is_read_from_whichever_field_carries_it(self, provider_ctx, field):
+        respx.get(URL).mock(return_value=httpx.Response(200, json={"status": "error", field: "Invalid API key"}))
+        outcome = await reoon.verify_email(PERSON, provider_ctx("reoon"))
+        assert outcome.status is AttemptStatus.failed
+        assert outcome.error == "Invalid API key" and outcome.provider_status == "auth_error"
+
+    @respx.mock
+    async def test_an_error_without_text_is_still_a_failure(self, provider_ctx):
+        respx.get(URL).mock(return_value=httpx.Response(200, json={"status": "error", "message": ""}))
+        outcome = await reoon.verify_email(PERSON, provider_ctx("reoon"))
+        assert outcome.status is AttemptStatus.failed and outcome.error == "error"
+
     @respx.mock
     async def test_a_bad_key_is_an_auth_error_and_not_retried(self, provider_ctx):
         route = respx.get(URL).mock(
