@@ -63,6 +63,8 @@ class ProviderSettings(BaseModel):
     concurrency: int | None = None
     """None means the adapter's default (e.g. Reoon documents at most 5 parallel requests)."""
     rate_per_second: float | None = None
+    """None means the adapter's documented default (BlitzAPI 5/s per endpoint, Prospeo 5/s
+    enrichment), or unpaced when the provider documents none."""
     max_retries: int = 2
 
 
@@ -110,12 +112,18 @@ class _CoreSettings(BaseSettings):
     # Provider order per operation, overriding the catalog's defaults for this deployment,
     # e.g. DATA_ENGINE_PROVIDER_ORDER='{"person.contact.resolve_email": ["leadmagic", "icypeas"]}'
     provider_order: dict[str, list[str]] = Field(default_factory=dict)
+    # The longest provider Retry-After a call sleeps through before retrying; a provider asking for
+    # more fails the attempt at once with its retry_after kept (app/providers/_http.py)
+    provider_retry_after_max_seconds: float = Field(default=120.0, ge=0)
     # Icypeas documents 30 result reads a minute and asks for 3 s between reads (CONTRACT §8):
     # reads are paced account-wide, across processes, at one per `icypeas_read_interval_seconds`.
     icypeas_max_wait_seconds: float = 45.0
-    icypeas_read_interval_seconds: float = 2.0
+    icypeas_read_interval_seconds: float = 3.0
     icypeas_poll_interval_seconds: float = 3.0
     reoon_mode: Literal["power", "quick"] = "power"
+    # Prospeo paces search apart from enrichment: 1 search/s on the Starter plan, 2 on Growth, 5 on
+    # Pro (https://prospeo.io/api-docs/rate-limits); raise it to your plan's
+    prospeo_search_rate_per_second: float = Field(default=1.0, gt=0)
     millionverifier_timeout_seconds: int = Field(default=10, ge=2, le=60)
     parallel_processor: str = "core"
     parallel_max_wait_seconds: float = 100.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -48,7 +48,7 @@ def _wrap(provider: Provider, endpoint: Endpoint, runtime: Runtime) -> Any:
 
     async def handle(request: Request) -> Response:
         counters = runtime.stats.endpoint(name, label)
-        now = time.monotonic()
+        now = runtime.clock()
         second = int(now)
         for c in counters:
             c.arrive(second)
@@ -68,7 +68,7 @@ def _wrap(provider: Provider, endpoint: Endpoint, runtime: Runtime) -> Any:
                 elif fault.kind == "http429":
                     response, kind = provider.too_many_requests(1), KIND_DELIBERATE
         if knobs.latency_ms > 0:
-            await asyncio.sleep(knobs.latency_ms / 1000)
+            await runtime.sleep(knobs.latency_ms / 1000)
         if response is None:
             try:
                 response = await handler(request)
@@ -142,10 +142,14 @@ def create_app(
     knobs: Knobs | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     seed: int = 0,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Starlette:
     """The sandbox application. `knobs` are the global start values, `overrides` the per-provider
-    start values; both come back on `POST /_sandbox/reset`."""
-    runtime = Runtime(KnobStore(knobs, overrides), seed)
+    start values; both come back on `POST /_sandbox/reset`. `clock` and `sleep` drive the rate
+    limit and the added latency (tests pass a fake pair)."""
+    runtime = Runtime(KnobStore(knobs, overrides), seed, clock=clock, sleep=sleep)
     providers = {name: PROVIDER_CLASSES[name](runtime) for name in PROVIDERS}
     runtime.reset_hooks.extend(p.reset for p in providers.values())
 

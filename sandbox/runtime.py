@@ -6,9 +6,11 @@ The server runs on one event loop, so plain attributes need no locks.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +150,17 @@ class Fault:
 
 
 class Runtime:
-    def __init__(self, knobs: KnobStore, seed: int = 0) -> None:
+    def __init__(
+        self,
+        knobs: KnobStore,
+        seed: int = 0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        # the fault pipeline reads time and waits through these (tests inject a fake clock)
+        self.clock = clock
+        self.sleep = sleep
         self.knobs = knobs
         self.start_seed = seed
         self.seed = seed

@@ -27,6 +27,8 @@ class Attempt:
     duration_ms: int = 0
     raw: Any = None
     error: str | None = None
+    retry_after: float | None = None
+    """Seconds the provider asked to wait (Retry-After) when this attempt failed on it."""
 
 
 @dataclass
@@ -37,12 +39,18 @@ class OperationResult:
     missing_inputs: list[str]
     attempts: list[Attempt] = field(default_factory=list)
     error: str | None = None
+    retry_after: float | None = None
+    """On a failed result only: the shortest Retry-After among the failed attempts. Running the
+    operation again after that many seconds may succeed (a pipeline step reschedules its job)."""
 
 
 @dataclass
 class ExecutionOptions:
     providers: list[str] | None = None
     verify_providers: list[str] | None = None
+    max_inline_wait_seconds: float | None = None
+    """The longest provider Retry-After to sleep through; above it the attempt fails at once with
+    `retry_after` set (ActionContext.max_inline_wait_seconds)."""
 
 
 class Engine:
@@ -67,19 +75,31 @@ class Engine:
                 where="options.verify_providers",
             )
         deadline = time.monotonic() + operation.spec.timeout_seconds
+        result = await self._run(
+            operation, data, order, verify_order, _Budget(deadline, options.max_inline_wait_seconds)
+        )
+        if result.status == "failed":
+            waits = [a.retry_after for a in result.attempts if a.retry_after is not None]
+            result.retry_after = min(waits) if waits else None
+        return result
+
+    async def _run(
+        self, operation: Operation, data: BaseModel, order: list[str], verify_order: list[str] | None, budget: "_Budget"
+    ) -> OperationResult:
         match operation.spec.strategy:
             case Strategy.waterfall:
-                return await self._waterfall(operation, data, order, deadline)
+                return await self._waterfall(operation, data, order, budget)
             case Strategy.verify:
-                return await self._verify(operation, data, order, deadline)
+                return await self._verify(operation, data, order, budget)
             case Strategy.find_then_verify:
                 assert verify_order is not None
-                return await self._find_then_verify(operation, data, order, verify_order, deadline)
+                return await self._find_then_verify(operation, data, order, verify_order, budget)
             case Strategy.search:
-                return await self._search(operation, data, order, deadline)
+                return await self._search(operation, data, order, budget)
         raise AssertionError(operation.spec.strategy)
 
-    async def attempt(self, action: Action, data: BaseModel, deadline: float) -> tuple[Attempt, ActionResult]:
+    async def attempt(self, action: Action, data: BaseModel, budget: "_Budget") -> tuple[Attempt, ActionResult]:
+        deadline = budget.deadline
         client = self.providers.clients[action.provider]
         started = time.monotonic()
         if not client.configured:
@@ -90,7 +110,11 @@ class Engine:
             result = ActionResult(status=AttemptStatus.skipped, skip_reason="operation_timeout")
         else:
             context = ActionContext(
-                client=client, options=self.providers.options, gate=self.providers.gate, deadline=deadline
+                client=client,
+                options=self.providers.options,
+                gate=self.providers.gate,
+                deadline=deadline,
+                max_inline_wait_seconds=budget.max_inline_wait,
             )
             try:
                 result = await action.run(data, context)
@@ -101,6 +125,7 @@ class Engine:
                     provider_status=e.code,
                     raw=e.body,
                     error=e.message,
+                    retry_after=e.retry_after,
                 )
         record = Attempt(
             provider=action.provider,
@@ -112,6 +137,7 @@ class Engine:
             duration_ms=int((time.monotonic() - started) * 1000),
             raw=result.raw,
             error=result.error,
+            retry_after=result.retry_after,
         )
         return record, result
 
@@ -125,23 +151,23 @@ class Engine:
             raise RuntimeError(f"{operation.operation_id}: adapter output does not match its contract: {e}") from e
 
     async def _waterfall(
-        self, operation: Operation, data: BaseModel, order: list[str], deadline: float
+        self, operation: Operation, data: BaseModel, order: list[str], budget: "_Budget"
     ) -> OperationResult:
         attempts: list[Attempt] = []
         for provider in order:
-            record, result = await self.attempt(operation.actions[provider], data, deadline)
+            record, result = await self.attempt(operation.actions[provider], data, budget)
             attempts.append(record)
             if result.status is AttemptStatus.found:
                 return OperationResult("found", self._checked(operation, result.output), [], attempts)
         return _no_answer(attempts)
 
     async def _verify(
-        self, operation: Operation, data: BaseModel, order: list[str], deadline: float
+        self, operation: Operation, data: BaseModel, order: list[str], budget: "_Budget"
     ) -> OperationResult:
         attempts: list[Attempt] = []
         fallback: dict[str, Any] | None = None
         for provider in order:
-            record, result = await self.attempt(operation.actions[provider], data, deadline)
+            record, result = await self.attempt(operation.actions[provider], data, budget)
             attempts.append(record)
             if result.status is AttemptStatus.verified:
                 if result.conclusive:
@@ -153,20 +179,20 @@ class Engine:
         return _no_answer(attempts)
 
     async def _find_then_verify(
-        self, operation: Operation, data: BaseModel, order: list[str], verify_order: list[str], deadline: float
+        self, operation: Operation, data: BaseModel, order: list[str], verify_order: list[str], budget: "_Budget"
     ) -> OperationResult:
         assert isinstance(data, PersonInput)
         verify = REGISTRY[VERIFY_OPERATION]
         attempts: list[Attempt] = []
         candidate: dict[str, Any] | None = None
         for provider in order:
-            record, result = await self.attempt(operation.actions[provider], data, deadline)
+            record, result = await self.attempt(operation.actions[provider], data, budget)
             attempts.append(record)
             if result.status is not AttemptStatus.found or not result.output:
                 continue
             found = dict(result.output)
             email_input = PersonInput.model_validate({**data.model_dump(), "work_email": found["work_email"]})
-            verdict = await self._verify(verify, email_input, verify_order, deadline)
+            verdict = await self._verify(verify, email_input, verify_order, budget)
             attempts.extend(verdict.attempts)
             if verdict.output is None:
                 # no verifier answered: the email stands, unverified
@@ -183,7 +209,7 @@ class Engine:
         return _no_answer(attempts)
 
     async def _search(
-        self, operation: Operation, data: BaseModel, order: list[str], deadline: float
+        self, operation: Operation, data: BaseModel, order: list[str], budget: "_Budget"
     ) -> OperationResult:
         limit: int = getattr(data, "limit", 25)
         attempts: list[Attempt] = []
@@ -197,7 +223,7 @@ class Engine:
             # ask each provider only for what is still missing: rows past the limit would be paid for
             # (per-result billing) and never seen, since the provider's cursor moves past them
             remaining = data.model_copy(update={"limit": limit - len(merged)})
-            record, result = await self.attempt(operation.actions[provider], remaining, deadline)
+            record, result = await self.attempt(operation.actions[provider], remaining, budget)
             attempts.append(record)
             if result.status is AttemptStatus.not_found:
                 # exhausted: a resumed search must not start this provider again at page 1
@@ -215,6 +241,13 @@ class Engine:
             output = {list_key: merged[:limit], "next_cursors": cursors}
             return OperationResult("found", self._checked(operation, output), [], attempts)
         return _no_answer(attempts)
+
+
+@dataclass(frozen=True)
+class _Budget:
+    deadline: float
+    """time.monotonic() by which the operation must finish."""
+    max_inline_wait: float | None
 
 
 def _identity(item: dict[str, Any]) -> str | None:

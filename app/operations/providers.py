@@ -1,6 +1,7 @@
 """Provider clients built once from settings, and the cross-process rate gate."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +13,14 @@ from app.providers._http import ProviderClient, RetryPolicy
 
 ENSURE_SLOT = "INSERT INTO provider_rate_slots (key) VALUES ($1) ON CONFLICT (key) DO NOTHING"
 # The row lock serialises every process's claim: each claim takes the next free slot and pushes
-# the schedule one interval further. Returns the seconds to wait until the claimed slot.
+# the schedule one interval further. Returns the claimed slot (epoch seconds) and the seconds to
+# wait until it.
 CLAIM_SLOT = """
 UPDATE provider_rate_slots
 SET next_at = GREATEST(next_at, clock_timestamp()) + make_interval(secs => $2)
 WHERE key = $1
-RETURNING EXTRACT(EPOCH FROM (next_at - make_interval(secs => $2) - clock_timestamp()))::float8
+RETURNING EXTRACT(EPOCH FROM (next_at - make_interval(secs => $2)))::float8 AS slot,
+          EXTRACT(EPOCH FROM (next_at - make_interval(secs => $2) - clock_timestamp()))::float8 AS delay
 """
 
 
@@ -28,15 +31,21 @@ class RateGateDb:
     """Account-wide pacing through Postgres: every API process (and the worker's calls through
     them) shares one schedule per key, so a provider's documented limit holds for the account."""
 
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.db = db
+        self.sleep = sleep
 
-    async def wait_turn(self, key: str, interval_seconds: float) -> None:
+    async def claim(self, key: str, interval_seconds: float) -> tuple[float, float]:
+        """Take the next slot: (its time in epoch seconds, the seconds to wait for it)."""
         async with self.db.transaction() as conn:
             await conn.execute(ENSURE_SLOT, key)
-            delay = await conn.fetchval(CLAIM_SLOT, key, float(interval_seconds))
+            row = await conn.fetchrow(CLAIM_SLOT, key, float(interval_seconds))
+        return float(row["slot"]), float(row["delay"])
+
+    async def wait_turn(self, key: str, interval_seconds: float) -> None:
+        _, delay = await self.claim(key, interval_seconds)
         if delay > 0:
-            await asyncio.sleep(float(delay))
+            await self.sleep(delay)
 
 
 @dataclass
@@ -58,9 +67,13 @@ class Providers:
                 base_url=conf.base_url or module.BASE_URL,
                 api_key=conf.api_key.get_secret_value() if conf.api_key else None,
                 timeout=conf.timeout_seconds or module.TIMEOUT_SECONDS,
-                retry=RetryPolicy(max_retries=conf.max_retries),
+                retry=RetryPolicy(
+                    max_retries=conf.max_retries, retry_after_max=settings.provider_retry_after_max_seconds
+                ),
                 concurrency=conf.concurrency or getattr(module, "CONCURRENCY", DEFAULT_CONCURRENCY),
-                rate_per_second=conf.rate_per_second,
+                rate_per_second=conf.rate_per_second or getattr(module, "RATE_PER_SECOND", None),
+                rate_per_endpoint=getattr(module, "RATE_PER_ENDPOINT", False),
+                path_rates=module.path_rates(settings) if hasattr(module, "path_rates") else {},
             )
         options = {
             k: v

@@ -59,13 +59,15 @@ def _linkedin_ad(ad: dict[str, Any]) -> dict[str, Any]:
 
 def _meta_ad(ad: dict[str, Any]) -> dict[str, Any]:
     snapshot = _dict(ad.get("snapshot"))
-    # §9.2 [A1]: `snapshot.body` is only shown by example, as `{"markup": {"__html": …}}`, and
-    # `display_format` likewise ("dco"); both are read when present, nothing else is assumed
+    body = _dict(snapshot.get("body"))
+    # §9.2: the ad text is `snapshot.body.text` in the vendor's own fixture (A7); the docs page
+    # shows `snapshot.body` only as `{"markup": {"__html": …}}` (A1), read when there is no text.
+    # `display_format` is likewise shown by example only ("dco")
     return {
         "ad_id": _str(ad.get("adArchiveID")),
         "platform": "meta",
         "format": _lower(snapshot.get("display_format")),
-        "text": _str(_dict(_dict(snapshot.get("body")).get("markup")).get("__html")),
+        "text": _str(body.get("text")) or _str(_dict(body.get("markup")).get("__html")),
         "landing_url": _str(snapshot.get("link_url")),
         "first_seen": _unix_date(ad.get("startDate")),
         "last_seen": _unix_date(ad.get("endDate")),
@@ -104,7 +106,8 @@ def _linkedin_page(body: dict[str, Any], ads: list[dict[str, Any]]) -> dict[str,
 
 
 def _meta_page(body: dict[str, Any], ads: list[dict[str, Any]]) -> dict[str, Any]:
-    # `number_of_ads` counts the ads of this answer (about 30 a page) [§9.2]
+    # `number_of_ads` is the total the search matched, not this page's count: the vendor's fixture
+    # (A7) answers 669 with a continuation token and `is_result_complete: false` [§9.2]
     return {
         "meta_ads": {
             "ads": ads,
@@ -145,7 +148,7 @@ async def _search(
     assert isinstance(data, CompanyInput)
     # best_domain is bare (no scheme, no www, no path), as Adyntel requires [§9]
     body = {"api_key": ctx.client.api_key, "email": email, "company_domain": data.best_domain}
-    response = await ctx.client.request("POST", path, json_body=body)
+    response = await ctx.request("POST", path, json_body=body)
     status = response.status_code
     if status == 204:
         # §9.2: the site did not load, has no Facebook link, or the page is not public; not charged

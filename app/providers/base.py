@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from app.providers._http import ProviderClient
+from app.providers._http import ProviderClient, ProviderResponse
 
 
 class AttemptStatus(StrEnum):
@@ -38,6 +38,9 @@ class ActionResult:
     conclusive: bool = True
     """False for answers that should let the waterfall go on (e.g. a catch-all verdict)."""
     extra_attempts: list["ActionResult"] = field(default_factory=list)
+    retry_after: float | None = None
+    """On a failure the provider answered with a Retry-After (e.g. 429 `rate_limited`): the seconds
+    it asked to wait. Set by the engine from `ProviderError.retry_after`."""
 
 
 class RateGate(Protocol):
@@ -53,7 +56,29 @@ class ActionContext:
     """Per-provider settings the adapter reads (e.g. reoon mode), from settings and call options."""
     gate: RateGate
     deadline: float | None = None
-    """time.monotonic() by which the whole operation must finish, when it has a budget."""
+    """`client.clock()` (time.monotonic) by which the whole operation must finish, when it has a budget."""
+    max_inline_wait_seconds: float | None = None
+    """The longest Retry-After this call may sleep through. A provider asking for more ends the
+    action at once with ProviderRateLimitError (`.retry_after` set), which the engine records as a
+    failed attempt with `provider_status="rate_limited"` and `retry_after`: a pipeline step can then
+    reschedule its job instead of holding a worker. None = the deployment's cap only."""
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> ProviderResponse:
+        """`client.request` bound to this call's deadline and inline-wait limit."""
+        kwargs.setdefault("deadline", self.deadline)
+        kwargs.setdefault("max_inline_wait", self.max_inline_wait_seconds)
+        return await self.client.request(method, path, **kwargs)
+
+    def inline_wait_limit(self) -> float:
+        """The longest Retry-After this call sleeps through (the deployment's cap, or less)."""
+        cap = self.client.retry.retry_after_max
+        return cap if self.max_inline_wait_seconds is None else min(cap, self.max_inline_wait_seconds)
+
+    def clock(self) -> float:
+        return self.client.clock()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.client.sleep(seconds)
 
 
 ActionRun = Callable[[BaseModel, ActionContext], Awaitable[ActionResult]]

@@ -33,10 +33,19 @@ COMPANY_PATH = "/v2/enrichment/company"
 SEARCH_COMPANIES_PATH = "/v2/search/companies"
 SEARCH_PEOPLE_PATH = "/v2/search/people"
 KEY_INFO_PATH = "/v2/account/key-info"
+# [B3, B4 README "rate_limit_rps=5.0", docs/CONTEXT.md §2] 5 requests/s by default, counted per
+# endpoint (the key's own value is `key-info.max_requests_per_seconds`): paced per path, as the
+# official SDK does
+RATE_PER_SECOND = 5.0
+RATE_PER_ENDPOINT = True
 
 # [SP §6.2] `max_results` is 1–50 on company search; the same cap is assumed for people search
 # (UNCONFIRMED: docs/providers.md gives no bound for it)
 MAX_RESULTS = 50
+# An empty page that still gives a cursor is followed (a middle page can be empty [B4]); this many
+# pages at most per call, so a provider that keeps answering empty pages cannot loop us forever.
+# Blitz bills per result, so an empty page costs nothing but a request.
+MAX_EMPTY_PAGES = 10
 # [§6.2] the people-search `job_level` values (employee-finder list); matched case-insensitively
 JOB_LEVELS = {v.lower(): v for v in ("C-Team", "Director", "Manager", "Other", "Staff", "VP")}
 ISO_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
@@ -74,7 +83,7 @@ def _headers(ctx: ActionContext) -> dict[str, str]:
 async def _post(
     ctx: ActionContext, path: str, body: dict[str, Any], *, accept: frozenset[int] = SEARCH_ACCEPT
 ) -> tuple[ProviderResponse, Any]:
-    response = await ctx.client.request("POST", path, json_body=body, headers=_headers(ctx), accept=accept)
+    response = await ctx.request("POST", path, json_body=body, headers=_headers(ctx), accept=accept)
     return response, response.json(NAME)
 
 
@@ -99,7 +108,7 @@ async def _key_is_good(ctx: ActionContext) -> bool:
     """`GET /v2/account/key-info` (free) → `{valid, ...}` [§6.3, B3]; a positive answer is remembered."""
     if _fingerprint(ctx) in _GOOD_KEYS:
         return True
-    response = await ctx.client.request("GET", KEY_INFO_PATH, headers=_headers(ctx), accept={401, 403, 404})
+    response = await ctx.request("GET", KEY_INFO_PATH, headers=_headers(ctx), accept={401, 403, 404})
     body = response.json(NAME) if response.status_code < 300 else None
     if isinstance(body, dict) and body.get("valid") is True:
         _GOOD_KEYS.add(_fingerprint(ctx))
@@ -306,20 +315,35 @@ async def _search(
     body["max_results"] = min(data.limit, MAX_RESULTS)
     if cursor := (data.cursors or {}).get(NAME):
         body["cursor"] = cursor
-    response, payload = await _post(ctx, path, body)
-    if response.status_code == 422:
-        return _invalid_input(response, payload, payload)
-    results = payload.get("results") if isinstance(payload, dict) else None
-    if not isinstance(results, list):
-        return failed(
-            "no results list in the answer", http_status=response.status_code, provider_status=None, raw=payload
-        )
-    rows = [r for r in results if isinstance(r, dict)]
-    if not rows:
-        return not_found(http_status=response.status_code, provider_status=None, raw=payload)
-    # `cursor` is null on the last page [§6.2]
-    output = {list_key: [to_item(r) for r in rows[: data.limit]], "next_cursors": {NAME: payload.get("cursor") or None}}
-    return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+    for _ in range(MAX_EMPTY_PAGES):
+        response, payload = await _post(ctx, path, body)
+        if response.status_code == 422:
+            return _invalid_input(response, payload, payload)
+        results = payload.get("results") if isinstance(payload, dict) else None
+        if not isinstance(results, list):
+            return failed(
+                "no results list in the answer", http_status=response.status_code, provider_status=None, raw=payload
+            )
+        rows = [r for r in results if isinstance(r, dict)]
+        # `cursor` is null on the last page [§6.2]
+        next_cursor = payload.get("cursor") or None
+        if rows:
+            output = {list_key: [to_item(r) for r in rows[: data.limit]], "next_cursors": {NAME: next_cursor}}
+            return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+        if next_cursor is None:
+            return not_found(http_status=response.status_code, provider_status=None, raw=payload)
+        if next_cursor == body.get("cursor"):
+            # the SDK's guard: a cursor that does not advance would fetch the same page forever [B4]
+            return failed(
+                "the search cursor did not advance", http_status=response.status_code, provider_status=None, raw=payload
+            )
+        # [B4 `_pagination_async.py` CursorPage.has_next_page] a middle page can be empty and still
+        # carry a cursor: the walk goes on while one is given
+        body["cursor"] = next_cursor
+    # MAX_EMPTY_PAGES empty pages in a row: nothing this time, but not the end either, so the
+    # cursor is handed back for a later call to resume from (docs/decisions/0017)
+    output = {list_key: [], "next_cursors": {NAME: body["cursor"]}}
+    return found(output, http_status=response.status_code, provider_status="empty_pages", raw=payload)
 
 
 def _company_item(company: dict[str, Any]) -> dict[str, Any]:

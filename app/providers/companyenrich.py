@@ -113,7 +113,7 @@ def eligible_company(data: BaseModel) -> str | None:
 
 async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, CompanyInput)
-    response = await ctx.client.request(
+    response = await ctx.request(
         "GET", ENRICH_PATH, params={"domain": data.best_domain}, headers=_headers(ctx), accept={404} | INPUT_ERRORS
     )
     if response.status_code == 404:
@@ -223,7 +223,7 @@ async def _search(
     page_size = min(data.limit, MAX_PAGE_SIZE)
     body = {"page": page, "pageSize": page_size, **filters}
     # charged per result, with a minimum even for an empty page [§7.2]: never re-sent after a timeout
-    response = await ctx.client.request("POST", path, json_body=body, headers=_headers(ctx), accept=INPUT_ERRORS)
+    response = await ctx.request("POST", path, json_body=body, headers=_headers(ctx), accept=INPUT_ERRORS)
     payload = response.json(NAME)
     if response.status_code in INPUT_ERRORS:
         return _request_error(response, payload)

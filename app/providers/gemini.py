@@ -81,7 +81,7 @@ def _error_result(status: int, body: Any) -> ActionResult:
 async def _resolve(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> ActionResult:
     model = str(ctx.options["gemini_model"])
     _, domain = _research.company_and_domain(data)
-    response = await ctx.client.request(
+    response = await ctx.request(
         "POST",
         _path(model),
         json_body=_request(task, data, ctx, model),

@@ -85,7 +85,7 @@ def _email_request(data: PersonInput) -> dict[str, Any]:
 
 async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, PersonInput)
-    response = await ctx.client.request(
+    response = await ctx.request(
         "POST", EMAIL_FINDER, json_body=_email_request(data), headers=_headers(ctx), accept={400}
     )
     body: Any = response.json(NAME)
@@ -142,7 +142,7 @@ def normalize_phone(value: str) -> str:
 
 async def resolve_mobile_phone(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, PersonInput)
-    response = await ctx.client.request(
+    response = await ctx.request(
         "POST", MOBILE_FINDER, json_body=_mobile_request(data), headers=_headers(ctx), accept={400}
     )
     body: Any = response.json(NAME)
@@ -202,16 +202,65 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def _first(body: dict[str, Any], *keys: str) -> Any:
+    """The first of `keys` present with a value: the company answer is documented in two casings
+    (§2.3) — camelCase on the docs page (L1, L3), snake_case in the vendor's OpenAPI file and MCP
+    server (L2 `DetailedCompany`, L7) — so every field is read under both names."""
+    for key in keys:
+        value = body.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
 def _employee_range(body: dict[str, Any]) -> str | None:
-    span = body.get("employeeCountRange")
+    span = _first(body, "employeeCountRange", "employee_count_range")
     if isinstance(span, dict):
         start, end = _int(span.get("start")), _int(span.get("end"))
         if start is not None and end is not None:
             return f"{start}-{end}"
         if start is not None:
             return f"{start}+"
-    text = body.get("employee_range")
-    return str(text) if text else None
+    # `employeeRange` (docs example, L2 llms-full.txt) and `employee_range` (L2) are text already
+    text = _first(body, "employeeRange", "employee_range")
+    return (str(text).strip() or None) if isinstance(text, str | int) else None
+
+
+_YEAR = re.compile(r"^(\d{4})(?:$|[-/])")
+
+
+def _year(value: Any) -> int | None:
+    """A year from an int, a "2022" string, or a date string that starts with the year."""
+    if isinstance(value, dict):
+        return _int(value.get("year"))
+    number = _int(value)
+    if number is not None:
+        return number
+    match = _YEAR.match(value.strip()) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
+def _founded(body: dict[str, Any]) -> int | None:
+    # `founded_year` (string, L2 v1), `foundedOn`/`founded_on` {year} (L2), `founded` (docs example)
+    for key in ("founded_year", "foundedOn", "founded_on", "founded"):
+        year = _year(body.get(key))
+        if year is not None and 1000 <= year <= 9999:
+            return year
+    return None
+
+
+def _headquarters(body: dict[str, Any]) -> dict[str, Any]:
+    """`headquarter{…}` (L2 v1), `headquarters{…}` (docs example), else the entry of `locations[]`
+    flagged `headquarter: true` (L2 `DetailedCompany`, L7)."""
+    for key in ("headquarter", "headquarters"):
+        if isinstance(body.get(key), dict):
+            return body[key]
+    locations = body.get("locations")
+    if isinstance(locations, list):
+        for place in locations:
+            if isinstance(place, dict) and place.get("headquarter") is True:
+                return place
+    return {}
 
 
 def _str(value: Any) -> str | None:
@@ -219,33 +268,34 @@ def _str(value: Any) -> str | None:
 
 
 def company_profile(body: dict[str, Any]) -> dict[str, Any]:
-    """Canonical CompanyProfile from the mixed-case response of §2.3."""
-    hq = body.get("headquarter") if isinstance(body.get("headquarter"), dict) else {}
-    founded = _int(body.get("founded_year"))
-    if founded is None and isinstance(body.get("foundedOn"), dict):
-        founded = _int(body["foundedOn"].get("year"))
-    website = _str(body.get("websiteUrl"))
+    """Canonical CompanyProfile from the company-search answer, in either casing (§2.3)."""
+    hq = _headquarters(body)
+    website = _str(_first(body, "websiteUrl", "website_url"))
     return {
-        "name": _str(body.get("companyName")),
+        "name": _company_name(body),
         "domain": normalize_domain(website),
         "website": website,
         "linkedin_url": _linkedin(body),
         "industry": _str(body.get("industry")),
-        "employee_count": _int(body.get("employeeCount")),
+        "employee_count": _int(_first(body, "employeeCount", "employee_count")),
         "employee_range": _employee_range(body),
-        "founded_year": founded,
+        "founded_year": _founded(body),
         "description": _str(body.get("description")),
         "hq_city": _str(hq.get("city")),
-        "hq_region": _str(hq.get("geographicArea")),
+        "hq_region": _str(_first(hq, "geographicArea", "geographic_area")),
         "hq_country": _str(hq.get("country")),
         "logo_url": _str(body.get("logo_url")),
         "profile_source": NAME,
     }
 
 
+def _company_name(body: dict[str, Any]) -> str | None:
+    return _str(_first(body, "companyName", "company_name"))
+
+
 async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, CompanyInput)
-    response = await ctx.client.request(
+    response = await ctx.request(
         "POST", COMPANY_SEARCH, json_body=_company_request(data), headers=_headers(ctx), accept={400, 404}
     )
     body: Any = response.json(NAME)
@@ -260,8 +310,8 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
     if not isinstance(body, dict):
         return failed("unexpected response shape", http_status=response.status_code, provider_status=None, raw=body)
     message = str(body["message"]) if body.get("message") is not None else None
-    if not _str(body.get("companyName")):
-        # §2.3 adapter rule: no companyName with no credits spent (or the message "Company not
+    if not _company_name(body):
+        # §2.3 adapter rule: no company name (either casing) with no credits spent (or the message "Company not
         # found") is "not found"; a charged answer without a company is not understood
         if (message or "").strip().lower() == COMPANY_NOT_FOUND_MESSAGE or not body.get("credits_consumed"):
             return not_found(http_status=response.status_code, provider_status=message, raw=body)

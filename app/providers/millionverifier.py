@@ -46,7 +46,7 @@ async def verify_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
         "email": email,
         "timeout": ctx.options.get("millionverifier_timeout_seconds", 10),
     }
-    response = await ctx.client.request("GET", PATH, params=params)
+    response = await ctx.request("GET", PATH, params=params)
     body: Any = response.json(NAME)
     if not isinstance(body, dict) or "result" not in body:
         return failed("unexpected response shape", http_status=response.status_code, provider_status=None, raw=body)

@@ -6,13 +6,12 @@ the domains the answer must be on [§11.2]. The URL is validated by the shared r
 `app/providers/_research.py` before it is accepted.
 """
 
-import asyncio
 from typing import Any
 
 from pydantic import BaseModel
 
 from app.providers import _research
-from app.providers._http import ProviderResponse, ProviderStatusError, parse_retry_after
+from app.providers._http import ProviderResponse
 from app.providers._research import ResearchTask
 from app.providers.base import Action, ActionContext, ActionResult, failed
 
@@ -67,20 +66,39 @@ def _is_quota(body: Any) -> bool:
 
 
 async def _send(body: dict[str, Any], ctx: ActionContext) -> ProviderResponse:
-    """One Responses call. A 429 is taken back from the shared policy once to tell an exhausted
-    quota (final, §11.4) from a rate limit, which is then waited out and retried by the policy."""
+    """One Responses call. An exhausted quota (429 `insufficient_quota`, §11.4) is an answer, never
+    retried; a rate-limit 429 is waited out and retried by the shared policy (Retry-After honoured)."""
     headers = {"Authorization": f"Bearer {ctx.client.api_key}"}
-    response = await ctx.client.request("POST", PATH, json_body=body, headers=headers, accept={400, 404, 429})
-    if response.status_code != 429 or _is_quota(response.body):
-        return response
-    retries_left = ctx.client.retry.max_retries - 1
-    if retries_left < 0:
-        raise ProviderStatusError.from_response(NAME, response)
-    delay = parse_retry_after(response.headers.get("retry-after"))
-    await asyncio.sleep(ctx.client.retry.initial if delay is None else delay)
-    return await ctx.client.request(
-        "POST", PATH, json_body=body, headers=headers, accept={400, 404}, max_retries=retries_left
+    return await ctx.request(
+        "POST",
+        PATH,
+        json_body=body,
+        headers=headers,
+        accept={400, 404},
+        answer=lambda r: r.status_code == 429 and _is_quota(r.body),
     )
+
+
+def _filters_unsupported(response: ProviderResponse) -> bool:
+    """A 400 refusing the web_search tool's `filters` (reported as `Unsupported parameter:
+    'filters'`). OpenAI's unsupported-parameter errors are `{"error": {"message": "Unsupported
+    parameter: '<name>' ...", "type": "invalid_request_error", "param": "<name>", "code":
+    "unsupported_parameter"}}` (§11.4, O6); the name is matched in `param` or the message."""
+    if response.status_code != 400:
+        return False
+    error = _error(response.body)
+    param = str(error.get("param") or "")
+    message = str(error.get("message") or "")
+    return param.split(".")[-1] == "filters" or "'filters'" in message
+
+
+def _without_filters(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The same request with the web_search domain filter removed; None when it had none."""
+    tools = body.get("tools")
+    if not isinstance(tools, list) or not any(isinstance(t, dict) and "filters" in t for t in tools):
+        return None
+    stripped = [{k: v for k, v in t.items() if k != "filters"} if isinstance(t, dict) else t for t in tools]
+    return {**body, "tools": stripped}
 
 
 def _output_text(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -103,7 +121,13 @@ def _output_text(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 async def _resolve(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> ActionResult:
     _, domain = _research.company_and_domain(data)
-    response = await _send(_request(task, data, ctx), ctx)
+    request = _request(task, data, ctx)
+    response = await _send(request, ctx)
+    if _filters_unsupported(response) and (retry := _without_filters(request)) is not None:
+        # a model or account that refuses `filters.allowed_domains` (reported as 400 Unsupported
+        # parameter: 'filters'): asked once more without it. The answer is still judged by the
+        # same URL rules (§10.5), so the domain restriction holds on the result.
+        response = await _send(retry, ctx)
     body: Any = response.json(NAME)
     status = response.status_code
     if status >= 400:

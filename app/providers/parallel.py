@@ -7,8 +7,6 @@ when it runs out the attempt fails with `provider_status="timeout"` and the run 
 second run is ever started (§0.1.7).
 """
 
-import asyncio
-import time
 from typing import Any
 
 from pydantic import BaseModel
@@ -98,7 +96,7 @@ def create_body(data: PersonInput, processor: str) -> dict[str, Any]:
 
 def _budget_end(ctx: ActionContext) -> float:
     max_wait = float(ctx.options.get("parallel_max_wait_seconds") or DEFAULT_MAX_WAIT_SECONDS)
-    end = time.monotonic() + max_wait
+    end = ctx.clock() + max_wait
     return min(end, ctx.deadline) if ctx.deadline is not None else end
 
 
@@ -140,11 +138,12 @@ async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, PersonInput)
     headers = {"x-api-key": ctx.client.api_key or ""}
     until = _budget_end(ctx)
-    if until - time.monotonic() < MIN_WAIT_SECONDS:
+    if until - ctx.clock() < MIN_WAIT_SECONDS:
         # a run that cannot be waited for would only be paid for
         return failed("no time left to wait for a run", http_status=None, provider_status="timeout", raw=None)
     processor = str(ctx.options.get("parallel_processor") or DEFAULT_PROCESSOR)
-    created = await ctx.client.request("POST", RUNS, json_body=create_body(data, processor), headers=headers)
+    # a retry wait that would end after the budget is not slept: no time would be left for the run
+    created = await ctx.request("POST", RUNS, json_body=create_body(data, processor), headers=headers, deadline=until)
     run: Any = created.json(NAME)
     run_id = run.get("run_id") if isinstance(run, dict) else None
     if not run_id:
@@ -160,11 +159,11 @@ async def _wait(ctx: ActionContext, run_id: str, run: Any, until: float, headers
     is already paid for, and the budget, not a retry count, bounds the wait."""
     path = f"{RUNS}/{run_id}/result"
     last_status: int | None = None
-    while (remaining := until - time.monotonic()) >= MIN_WAIT_SECONDS:
+    while (remaining := until - ctx.clock()) >= MIN_WAIT_SECONDS:
         wait = min(int(remaining), MAX_WAIT_SECONDS)
-        started = time.monotonic()
+        started = ctx.clock()
         try:
-            response = await ctx.client.request(
+            response = await ctx.request(
                 "GET",
                 path,
                 params={"timeout": wait},
@@ -185,14 +184,24 @@ async def _wait(ctx: ActionContext, run_id: str, run: Any, until: float, headers
                     raw={"run_id": run_id, "run": run, "body": e.body},
                 )
             last_status = e.status_code
+            if e.retry_after is not None and e.retry_after > ctx.inline_wait_limit():
+                # asked to come back later than this call may wait: reported at once, run id kept
+                result = failed(
+                    f"{e.message} (Retry-After {e.retry_after:g} s; run {run_id} is not restarted)",
+                    http_status=e.status_code,
+                    provider_status=e.code,
+                    raw={"run_id": run_id, "run": run, "body": e.body},
+                )
+                result.retry_after = e.retry_after
+                return result
             pause = e.retry_after if e.retry_after is not None else RETRY_PAUSE_SECONDS
-            await asyncio.sleep(max(0.0, min(pause, until - time.monotonic())))
+            await ctx.sleep(max(0.0, min(pause, until - ctx.clock())))
             continue
         if response.status_code == 408:
             # not done within `timeout`: keep waiting on the same run (§8.2)
             last_status = 408
-            elapsed = time.monotonic() - started
-            await asyncio.sleep(max(0.0, min(POLL_FLOOR_SECONDS - elapsed, until - time.monotonic())))
+            elapsed = ctx.clock() - started
+            await ctx.sleep(max(0.0, min(POLL_FLOOR_SECONDS - elapsed, until - ctx.clock())))
             continue
         return _classify(body, response.status_code)
     return failed(

@@ -9,7 +9,6 @@ Search pages hold 25 results, at most 1,000 pages [§5.2]; there is no page-size
 page is cut to the caller's `limit` and the next cursor is the next page number.
 """
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +29,18 @@ TIMEOUT_SECONDS = 30.0
 ENRICH_COMPANY_PATH = "/enrich-company"
 SEARCH_COMPANY_PATH = "/search-company"
 SEARCH_PERSON_PATH = "/search-person"
+# [§5.4, P7 https://prospeo.io/api-docs/rate-limits] enrichment and search are limited separately,
+# per second: enrichment 5/s (Starter, Growth) to 30/s (Pro); search 1/s (Starter), 2/s (Growth),
+# 5/s (Pro). The defaults are the Starter plan's; settings raise them.
+RATE_PER_SECOND = 5.0
+SEARCH_BUCKET = "search"
+
+
+def path_rates(settings: Any) -> dict[str, tuple[str, float]]:
+    """Both search routes share the one search limit (`prospeo_search_rate_per_second`)."""
+    rate = float(settings.prospeo_search_rate_per_second)
+    return {SEARCH_COMPANY_PATH: (SEARCH_BUCKET, rate), SEARCH_PERSON_PATH: (SEARCH_BUCKET, rate)}
+
 
 # [§5.3] no-match codes are answers; every other 400 code is a failure
 NOT_FOUND_CODES = frozenset({"NO_MATCH", "NO_RESULTS"})
@@ -65,11 +76,11 @@ async def _post(ctx: ActionContext, path: str, body: dict[str, Any]) -> tuple[Pr
     re-sent with the client's retry budget, since it is Prospeo's own fault and costs nothing."""
     retry = ctx.client.retry
     for attempt in range(retry.max_retries + 1):
-        response = await ctx.client.request("POST", path, json_body=body, headers=_headers(ctx), accept={400})
+        response = await ctx.request("POST", path, json_body=body, headers=_headers(ctx), accept={400})
         payload = response.json(NAME)
         if _error_code(payload) != RETRY_CODE or attempt == retry.max_retries:
             break
-        await asyncio.sleep(min(retry.initial * 2**attempt, retry.maximum))
+        await ctx.sleep(min(retry.initial * 2**attempt, retry.maximum))
     return response, payload
 
 

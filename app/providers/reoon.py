@@ -6,7 +6,6 @@ and an HTTP 200 whose `status` is `"error"` or not a known verdict is a failure 
 At most 5 requests may run in parallel (§4): that is the client's concurrency setting.
 """
 
-import time
 from typing import Any
 
 from pydantic import BaseModel
@@ -54,11 +53,22 @@ def _error_code(message: str) -> str:
     return "error"
 
 
+def _error_message(body: dict[str, Any]) -> str:
+    """The error text. Reoon documents no error body (§4, UNCONFIRMED): `reason` is what the bulk
+    API's answers carry in third-party integrations, `message` and `error` what other integrations
+    read; whichever is present is taken."""
+    for key in ("reason", "message", "error"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return "error"
+
+
 def _timeout(ctx: ActionContext, mode: str) -> float:
     timeout = max(ctx.client.timeout, POWER_MIN_TIMEOUT_SECONDS) if mode == "power" else ctx.client.timeout
     if ctx.deadline is not None:
         # never wait past the operation's budget
-        timeout = min(timeout, max(ctx.deadline - time.monotonic(), 1.0))
+        timeout = min(timeout, max(ctx.deadline - ctx.clock(), 1.0))
     return timeout
 
 
@@ -68,14 +78,13 @@ async def verify_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
     if mode not in MODES:
         return failed(f"unsupported reoon_mode {mode!r}", http_status=None, provider_status=None, raw=None)
     params = {"email": data.best_email, "key": ctx.client.api_key, "mode": mode}
-    response = await ctx.client.request("GET", PATH, params=params, timeout=_timeout(ctx, mode))
+    response = await ctx.request("GET", PATH, params=params, timeout=_timeout(ctx, mode))
     body: Any = response.json(NAME)
     if not isinstance(body, dict) or not body.get("status"):
         return failed("unexpected response shape", http_status=response.status_code, provider_status=None, raw=body)
     status = str(body["status"])
     if status == "error":
-        # `reason` is the sandbox's assumed field (§13.4); the real error body is UNCONFIRMED
-        message = str(body.get("reason") or "error")
+        message = _error_message(body)
         return failed(message, http_status=response.status_code, provider_status=_error_code(message), raw=body)
     if status not in VERDICTS:
         return failed(f"unknown status {status!r}", http_status=response.status_code, provider_status=status, raw=body)

@@ -179,7 +179,9 @@ class Adyntel(Provider):
                 "country_code": country,
                 "is_result_complete": following >= total,
                 "media_types": media_type,
-                "number_of_ads": len(ads),  # the ads of this answer (a page holds at most 30)
+                # the total the search matched, on every page (the vendor's fixture answers 669
+                # with a page of ads and a continuation token: Adyntel/adyntel-n8n-node test.md)
+                "number_of_ads": total,
                 "page_id": page_id,
                 "platform": ["facebook", "instagram"],
                 "results": groups,

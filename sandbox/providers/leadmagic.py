@@ -250,6 +250,42 @@ class LeadMagic(Provider):
             "line2": None,
             "description": "Headquarters",
         }
+        if data.digest("leadmagic-casing", key) % 2:
+            # the other documented casing: the OpenAPI file's snake_case `DetailedCompany`
+            # (github.com/LeadMagic/leadmagic-openapi, also the vendor's MCP server); adapters must
+            # read both (docs/providers.md §2.3)
+            return json_response(
+                {
+                    "credits_consumed": 1,
+                    "company_name": c.name,
+                    "company_id": c.linkedin_id,
+                    "locations": [
+                        {
+                            "country": c.country_code,
+                            "city": c.city,
+                            "geographic_area": c.state,
+                            "postal_code": c.postal_code,
+                            "line1": c.street,
+                            "line2": None,
+                            "description": "Headquarters",
+                            "headquarter": True,
+                            "localized_name": c.city,
+                        }
+                    ],
+                    "employee_count": c.employee_count,
+                    "specialities": [c.industry],
+                    "employee_count_range": {"start": c.employee_low, "end": c.employee_high},
+                    "tagline": f"{c.name}: {c.industry.lower()}",
+                    "follower_count": c.followers,
+                    "industry": c.industry,
+                    "description": c.description,
+                    "website_url": c.website,
+                    "founded_on": {"month": None, "year": c.founded_year, "day": None},
+                    "universal_name": c.linkedin_slug,
+                    "url": c.linkedin_url,
+                },
+                headers={"X-Credits-Cost": "1"},
+            )
         return json_response(
             {
                 "message": "Company found.",

@@ -1,7 +1,12 @@
 """Adapter tests: the real adapter and the real HTTP policy, with the provider mocked by respx
-at the HTTP boundary. Backoff is shortened so retry tests stay fast."""
+at the HTTP boundary. Every wait goes through a fake clock: tests assert the waits asked for
+(`clock.sleeps`), never how long the machine took."""
 
+import asyncio
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -31,6 +36,42 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 from tests.conftest import provider_base_url as base_url  # noqa: E402
 
 
+class FakeClock:
+    """A monotonic clock that moves only when slept on (or `advance`d), with a wall clock that
+    moves with it. `sleeps` lists every wait asked for."""
+
+    def __init__(self, wall: float = 1_750_000_000.0) -> None:
+        # starts at (about) the real monotonic time, so a deadline set from time.monotonic() still
+        # applies; a whole number keeps sums of binary fractions (0.5, 0.25) exact
+        self.start = self.now = float(int(time.monotonic()) + 1)
+        self.wall = wall
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.wall + (self.now - self.start)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+def retry_at(clock: FakeClock, seconds: float) -> str:
+    """A Retry-After in its HTTP-date form, `seconds` after the fake wall clock's now."""
+    return format_datetime(datetime.fromtimestamp(clock.time() + seconds, UTC), usegmt=True)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
 @pytest.fixture
 async def http_client():
     async with httpx.AsyncClient() as client:
@@ -38,7 +79,7 @@ async def http_client():
 
 
 @pytest.fixture
-def provider_ctx(http_client, app) -> Callable[..., ActionContext]:
+def provider_ctx(http_client, app, clock) -> Callable[..., ActionContext]:
     """`provider_ctx("reoon", api_key=None, reoon_mode="quick", timeout=1.0)` → an ActionContext whose
     client targets `https://reoon.provider.test` (mock it with respx)."""
 
@@ -52,7 +93,11 @@ def provider_ctx(http_client, app) -> Callable[..., ActionContext]:
             api_key=api_key,
             timeout=timeout,
             retry=RetryPolicy(max_retries=max_retries, initial=0.01, maximum=0.02),
+            clock=clock.monotonic,
+            wall_clock=clock.time,
+            sleep=clock.sleep,
         )
-        return ActionContext(client=client, options={**DEFAULT_OPTIONS, **options}, gate=RateGateDb(app.state.db))
+        gate = RateGateDb(app.state.db, sleep=clock.sleep)
+        return ActionContext(client=client, options={**DEFAULT_OPTIONS, **options}, gate=gate)
 
     return make

@@ -208,6 +208,24 @@ class TestMeta:
         assert len(MetaAdsOutput.model_validate(outcome.output).meta_ads.ads) == 3
 
     @respx.mock
+    async def test_the_ad_text_is_read_from_snapshot_body_text(self, provider_ctx):
+        # the vendor's own fixture (Adyntel/adyntel-n8n-node test.md) carries the text there
+        ad = _meta_ad("1", snapshot={"body": {"text": "Breaking news from the world of work!"}})
+        body = {**META_BODY, "results": [[ad]]}
+        respx.post(BASE + "/facebook").mock(return_value=httpx.Response(200, json=body))
+        outcome = await adyntel.search_meta_ads(COMPANY, provider_ctx("adyntel"))
+        assert outcome.output["meta_ads"]["ads"][0]["text"] == "Breaking news from the world of work!"
+
+    @respx.mock
+    async def test_number_of_ads_is_the_total_not_the_page_count(self, provider_ctx):
+        # the vendor fixture: 669 ads matched, a page of about 30 returned, a token for the rest
+        body = {**META_BODY, "number_of_ads": 669, "is_result_complete": False}
+        respx.post(BASE + "/facebook").mock(return_value=httpx.Response(200, json=body))
+        outcome = await adyntel.search_meta_ads(COMPANY, provider_ctx("adyntel"))
+        result = outcome.output["meta_ads"]
+        assert result["total_ads"] == 669 and len(result["ads"]) == 3 and result["next_cursor"] == "q5SkUA7x8o2"
+
+    @respx.mock
     async def test_204_with_an_empty_body_is_not_found(self, provider_ctx):
         respx.post(BASE + "/facebook").mock(return_value=httpx.Response(204))
         outcome = await adyntel.search_meta_ads(COMPANY, provider_ctx("adyntel"))
@@ -307,12 +325,14 @@ class TestErrors:
         assert route.call_count == 1 and e.value.status_code == 400
 
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx):
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock):
         route = respx.post(BASE + "/linkedin").mock(
-            side_effect=[httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(200, json=LINKEDIN_BODY)]
+            side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=LINKEDIN_BODY)]
         )
         outcome = await adyntel.search_linkedin_ads(COMPANY, provider_ctx("adyntel"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [7.0]
 
     @respx.mock
     async def test_a_5xx_is_retried_then_reported(self, provider_ctx):

@@ -166,11 +166,13 @@ class TestEveryAction:
 
     @pytest.mark.parametrize(("run", "data", "url", "answer"), ACTIONS)
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, run, data, url, answer):
-        limited = httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "Rate limit exceeded"})
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock, run, data, url, answer):
+        limited = httpx.Response(429, headers={"Retry-After": "7"}, json={"message": "Rate limit exceeded"})
         route = _mock_success(url, answer, first=limited)
         outcome = await run(data, provider_ctx("blitzapi"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [7.0]
 
     @pytest.mark.parametrize(("run", "data", "url", "answer"), ACTIONS)
     @respx.mock
@@ -414,6 +416,50 @@ class TestSearchCompanies:
         respx.post(SEARCH_COMPANIES).mock(return_value=_companies_page(cursor=None, rows=0))
         outcome = await blitzapi.search_companies(COMPANY_QUERY, provider_ctx("blitzapi"))
         assert outcome.status is AttemptStatus.not_found and outcome.raw["total_results"] == 40
+
+    @respx.mock
+    async def test_an_empty_middle_page_with_a_cursor_is_paged_past(self, provider_ctx):
+        # a sparse middle page (no results, a forward cursor) does not end the walk [B4 CursorPage]
+        route = respx.post(SEARCH_COMPANIES).mock(
+            side_effect=[
+                _companies_page(cursor="c2", rows=0),
+                _companies_page(cursor="c3", rows=0),
+                _companies_page("c4"),
+            ]
+        )
+        outcome = await blitzapi.search_companies(COMPANY_QUERY, provider_ctx("blitzapi"))
+        assert outcome.status is AttemptStatus.found and len(outcome.output["companies"]) == 1
+        assert outcome.output["next_cursors"] == {"blitzapi": "c4"}
+        sent = [json.loads(c.request.content).get("cursor") for c in route.calls]
+        assert sent == [None, "c2", "c3"]
+
+    @respx.mock
+    async def test_empty_pages_end_when_the_cursor_does(self, provider_ctx):
+        route = respx.post(SEARCH_COMPANIES).mock(
+            side_effect=[_companies_page(cursor="c2", rows=0), _companies_page(cursor=None, rows=0)]
+        )
+        outcome = await blitzapi.search_companies(COMPANY_QUERY, provider_ctx("blitzapi"))
+        assert outcome.status is AttemptStatus.not_found and route.call_count == 2
+
+    @respx.mock
+    async def test_the_walk_over_empty_pages_is_bounded_and_resumable(self, provider_ctx):
+        counter = iter(range(1, 1000))
+        route = respx.post(SEARCH_COMPANIES).mock(
+            side_effect=lambda request: _companies_page(cursor=f"e{next(counter)}", rows=0)
+        )
+        outcome = await blitzapi.search_companies(COMPANY_QUERY, provider_ctx("blitzapi"))
+        assert route.call_count == blitzapi.MAX_EMPTY_PAGES
+        # nothing this time, but not the end: the last cursor is handed back to resume from
+        assert outcome.status is AttemptStatus.found and outcome.provider_status == "empty_pages"
+        assert outcome.output == {"companies": [], "next_cursors": {"blitzapi": f"e{blitzapi.MAX_EMPTY_PAGES}"}}
+
+    @respx.mock
+    async def test_a_cursor_that_does_not_advance_stops_the_walk(self, provider_ctx):
+        route = respx.post(SEARCH_COMPANIES).mock(return_value=_companies_page(cursor="c2", rows=0))
+        data = COMPANY_QUERY.model_copy(update={"cursors": {"blitzapi": "c2"}})
+        outcome = await blitzapi.search_companies(data, provider_ctx("blitzapi"))
+        assert route.call_count == 1 and outcome.status is AttemptStatus.failed
+        assert outcome.error == "the search cursor did not advance"
 
     @respx.mock
     async def test_an_answer_without_results_is_a_failure(self, provider_ctx):

@@ -143,12 +143,14 @@ class TestEveryAction:
 
     @pytest.mark.parametrize(("run", "data", "method", "url", "answer"), ACTIONS)
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, run, data, method, url, answer):
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock, run, data, method, url, answer):
         route = respx.route(method=method, url__startswith=url).mock(
-            side_effect=[httpx.Response(429, headers={"Retry-After": "0"}), answer()]
+            side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), answer()]
         )
         outcome = await run(data, provider_ctx("companyenrich"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [7.0]
 
     @pytest.mark.parametrize(("run", "data", "method", "url", "answer"), ACTIONS)
     @respx.mock

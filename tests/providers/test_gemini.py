@@ -13,7 +13,7 @@ from app.providers._http import (
     ProviderTimeoutError,
 )
 from app.providers.base import AttemptStatus
-from tests.providers.conftest import TEST_KEY, base_url
+from tests.providers.conftest import TEST_KEY, base_url, retry_at
 
 BASE = base_url("gemini")
 URL = BASE + "/v1beta/models/gemini-2.5-flash:generateContent"
@@ -312,15 +312,17 @@ class TestFailures:
         assert route.call_count == 1
 
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx):
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock):
         limited = httpx.Response(
             429,
-            headers={"Retry-After": "0"},
+            headers={"Retry-After": retry_at(clock, 42)},
             json={"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "slow"}},
         )
         route = respx.post(URL).mock(side_effect=[limited, _url("https://acme.com/pricing")])
         outcome = await gemini.resolve_pricing_page_url(COMPANY, provider_ctx("gemini"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [42.0]
 
     @respx.mock
     async def test_a_5xx_is_retried_then_reported(self, provider_ctx):

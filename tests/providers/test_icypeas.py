@@ -1,5 +1,5 @@
 import asyncio
-import time
+import uuid
 
 import httpx
 import pytest
@@ -121,6 +121,39 @@ class TestResolveEmail:
         assert outcome.status is AttemptStatus.found and read.call_count == 2
 
     @respx.mock
+    async def test_a_retried_read_waits_for_its_turn_on_the_shared_schedule_too(self, provider_ctx):
+        respx.post(START).mock(return_value=STARTED)
+        read = respx.post(READ).mock(
+            side_effect=[
+                httpx.Response(429, headers={"Retry-After": "2"}),
+                _item("IN_PROGRESS"),
+                _item("DEBITED", [{"email": "jane@acme.com", "certainty": "sure"}]),
+            ]
+        )
+        ctx = provider_ctx("icypeas", icypeas_read_interval_seconds=3.0)
+        gate = RecordingGate()
+        ctx.gate = gate
+        outcome = await icypeas.resolve_email(PERSON, ctx)
+        assert outcome.status is AttemptStatus.found and read.call_count == 3
+        # one turn per read sent, the retry of the 429'd read included
+        assert gate.turns == [(icypeas.READS_KEY, 3.0)] * 3
+
+    @respx.mock
+    async def test_reads_are_3_s_apart_by_default(self, provider_ctx):
+        respx.post(START).mock(return_value=STARTED)
+        respx.post(READ).mock(return_value=_item("DEBITED", [{"email": "jane@acme.com", "certainty": "sure"}]))
+        ctx = provider_ctx("icypeas")
+        del ctx.options["icypeas_read_interval_seconds"]
+        gate = RecordingGate()
+        ctx.gate = gate
+        await icypeas.resolve_email(PERSON, ctx)
+        assert gate.turns == [(icypeas.READS_KEY, 3.0)]
+
+    def test_the_setting_defaults_to_3_s(self, settings):
+        # [I3, I5] 30 reads a minute and at least 3 s between two
+        assert type(settings).model_fields["icypeas_read_interval_seconds"].default == 3.0
+
+    @respx.mock
     async def test_a_5xx_on_start_is_not_re_sent_when_exhausted(self, provider_ctx):
         start = respx.post(START).mock(return_value=httpx.Response(502))
         with pytest.raises(ProviderServerError):
@@ -143,28 +176,42 @@ class TestResolveEmail:
             await icypeas.resolve_email(PERSON, provider_ctx("icypeas"))
 
     @respx.mock
-    async def test_the_wait_is_bounded_and_the_search_never_restarted(self, provider_ctx):
+    async def test_the_wait_is_bounded_and_the_search_never_restarted(self, provider_ctx, clock):
         start = respx.post(START).mock(return_value=STARTED)
-        respx.post(READ).mock(return_value=_item("IN_PROGRESS"))
-        ctx = provider_ctx("icypeas", icypeas_max_wait_seconds=0.3, icypeas_poll_interval_seconds=0.05)
-        began = time.monotonic()
+        read = respx.post(READ).mock(return_value=_item("IN_PROGRESS"))
+        ctx = provider_ctx("icypeas", icypeas_max_wait_seconds=10.0, icypeas_poll_interval_seconds=3.0)
+        began = clock.now
         outcome = await icypeas.resolve_email(PERSON, ctx)
-        assert time.monotonic() - began < 2
+        # reads at 3, 6 and 9 s; the poll that would read at 12 s finds the 10 s budget spent
+        assert read.call_count == 3 and clock.sleeps == [3.0] * 4 and clock.now - began == 12.0
         assert outcome.status is AttemptStatus.failed and outcome.provider_status == "timeout"
         assert outcome.raw["search_id"] == "s1" and start.call_count == 1
 
 
+class RecordingGate:
+    def __init__(self) -> None:
+        self.turns: list[tuple[str, float]] = []
+
+    async def wait_turn(self, key: str, interval_seconds: float) -> None:
+        self.turns.append((key, interval_seconds))
+
+
 async def test_reads_are_paced_account_wide_across_concurrent_searches(app):
-    """Three searches at once share one schedule: their reads are at least the interval apart."""
-    gate = RateGateDb(app.state.db)
-    key = f"test:{time.monotonic_ns()}"
-    stamps: list[float] = []
+    """Four claims at once share one schedule: their slots are exactly the interval apart, and
+    each waits for its own (the sleeps are recorded, not slept)."""
+    waits: list[float] = []
 
-    async def read() -> None:
-        await gate.wait_turn(key, 0.2)
-        stamps.append(time.monotonic())
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
 
-    await asyncio.gather(*(read() for _ in range(4)))
-    stamps.sort()
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
-    assert all(g >= 0.15 for g in gaps), gaps
+    gate = RateGateDb(app.state.db, sleep=record)
+    key = f"test:{uuid.uuid4()}"
+    slots = sorted(s for s, _ in await asyncio.gather(*(gate.claim(key, 0.2) for _ in range(4))))
+    assert [round(b - a, 6) for a, b in zip(slots, slots[1:], strict=False)] == [0.2, 0.2, 0.2]
+    fifth, _ = await gate.claim(key, 0.2)
+    assert round(fifth - slots[-1], 6) == 0.2
+    # wait_turn sleeps until its slot: a second turn on an hourly schedule waits about an hour
+    hourly = f"test:{uuid.uuid4()}"
+    await gate.wait_turn(hourly, 3600.0)
+    await gate.wait_turn(hourly, 3600.0)
+    assert len(waits) == 1 and 3500 < waits[0] <= 3600

@@ -15,7 +15,7 @@ from app.providers._http import (
     ProviderTimeoutError,
 )
 from app.providers.base import AttemptStatus
-from tests.providers.conftest import TEST_KEY, base_url
+from tests.providers.conftest import TEST_KEY, base_url, retry_at
 
 BASE = base_url("leadmagic")
 EMAIL_URL = BASE + "/v1/people/email-finder"
@@ -159,13 +159,15 @@ class TestTransport:
 
     @pytest.mark.parametrize("action", list(ACTIONS))
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, action):
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock, action):
         url, run, data, answer, expected = ACTIONS[action]
         route = respx.post(url).mock(
-            side_effect=[_problem(429, "rate_limit_exceeded", **{"Retry-After": "0"}), answer()]
+            side_effect=[_problem(429, "rate_limit_exceeded", **{"Retry-After": retry_at(clock, 42)}), answer()]
         )
         outcome = await run(data, provider_ctx("leadmagic"))
         assert outcome.status is expected and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [42.0]
 
     @pytest.mark.parametrize("action", list(ACTIONS))
     @respx.mock
@@ -453,6 +455,72 @@ class TestEnrichCompany:
         respx.post(COMPANY_URL).mock(return_value=httpx.Response(200, json={"message": "", "credits_consumed": 0}))
         outcome = await leadmagic.enrich_company(COMPANY, provider_ctx("leadmagic"))
         assert outcome.status is AttemptStatus.not_found
+
+    @respx.mock
+    async def test_the_snake_case_answer_of_the_openapi_file_is_read(self, provider_ctx):
+        # the DetailedCompany schema of LeadMagic's OpenAPI file and MCP server (docs/providers.md
+        # §2.3 L2, L7): snake_case, the headquarters as the flagged entry of `locations`
+        body = {
+            "credits_consumed": 1,
+            "company_name": "Acme Inc",
+            "company_id": 1234,
+            "locations": [
+                {"country": "US", "city": "Chicago", "geographic_area": "Illinois", "headquarter": False},
+                {"country": "US", "city": "Springfield", "geographic_area": "Illinois", "headquarter": True},
+            ],
+            "employee_count": 87,
+            "employee_count_range": {"start": 51, "end": 200},
+            "industry": "Software Development",
+            "description": "Makes anvils.",
+            "website_url": "https://www.acme.com",
+            "founded_on": {"month": None, "year": 1999, "day": None},
+            "universal_name": "acmehq",
+            "url": "https://www.linkedin.com/company/acmehq/",
+        }
+        respx.post(COMPANY_URL).mock(return_value=httpx.Response(200, json=body))
+        outcome = await leadmagic.enrich_company(COMPANY, provider_ctx("leadmagic"))
+        assert outcome.status is AttemptStatus.found
+        assert outcome.output == {
+            "name": "Acme Inc",
+            "domain": "acme.com",
+            "website": "https://www.acme.com",
+            "linkedin_url": "https://www.linkedin.com/company/acmehq",
+            "industry": "Software Development",
+            "employee_count": 87,
+            "employee_range": "51-200",
+            "founded_year": 1999,
+            "description": "Makes anvils.",
+            "hq_city": "Springfield",
+            "hq_region": "Illinois",
+            "hq_country": "US",
+            "logo_url": None,
+            "profile_source": "leadmagic",
+        }
+
+    @respx.mock
+    async def test_the_docs_example_fields_are_read(self, provider_ctx):
+        # the docs page's example names `employeeRange`, `founded` and `headquarters` (L2 llms-full.txt)
+        body = {
+            "credits_consumed": 1,
+            "companyName": "Acme Inc",
+            "employeeRange": "51-200",
+            "founded": "1999",
+            "headquarters": {"city": "Springfield", "geographicArea": "Illinois", "country": "US"},
+        }
+        respx.post(COMPANY_URL).mock(return_value=httpx.Response(200, json=body))
+        outcome = await leadmagic.enrich_company(COMPANY, provider_ctx("leadmagic"))
+        assert outcome.status is AttemptStatus.found
+        output = outcome.output
+        assert (output["employee_range"], output["founded_year"]) == ("51-200", 1999)
+        assert (output["hq_city"], output["hq_region"], output["hq_country"]) == ("Springfield", "Illinois", "US")
+
+    @pytest.mark.parametrize(("founded", "year"), [(1999, 1999), ("1999-04-01", 1999), ("soon", None), ("12", None)])
+    @respx.mock
+    async def test_a_founding_year_is_taken_only_when_it_is_one(self, provider_ctx, founded, year):
+        body = {"credits_consumed": 1, "company_name": "Acme Inc", "founded": founded}
+        respx.post(COMPANY_URL).mock(return_value=httpx.Response(200, json=body))
+        outcome = await leadmagic.enrich_company(COMPANY, provider_ctx("leadmagic"))
+        assert outcome.output["founded_year"] == year
 
     @respx.mock
     async def test_a_charged_answer_without_a_company_is_a_failure(self, provider_ctx):

@@ -88,10 +88,12 @@ class TestVerifyEmail:
         assert route.call_count == 3 and e.value.status_code == 503
 
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx):
-        route = respx.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "0"}), _answer("ok")])
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock):
+        route = respx.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), _answer("ok")])
         outcome = await millionverifier.verify_email(PERSON, provider_ctx("millionverifier"))
         assert outcome.status is AttemptStatus.verified and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [7.0]
 
     @respx.mock
     async def test_a_timeout_on_a_get_is_retried_then_reported(self, provider_ctx):

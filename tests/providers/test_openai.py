@@ -85,6 +85,48 @@ class TestRequest:
         assert body["model"] == "gpt-5" and body["text"]["format"]["name"] == "pricing_page_url"
         assert body["tools"] == [{"type": "web_search", "filters": {"allowed_domains": ["acme.com"]}}]
 
+    @pytest.mark.parametrize(
+        "refusal",
+        [
+            {"message": "Unsupported parameter: 'filters'.", "param": "tools[0].filters"},
+            {"message": "Unsupported parameter: 'filters' is not supported with this model.", "param": None},
+        ],
+    )
+    @respx.mock
+    async def test_a_refused_domain_filter_is_asked_again_once_without_it(self, provider_ctx, refusal):
+        unsupported = httpx.Response(
+            400,
+            json={"error": {**refusal, "type": "invalid_request_error", "code": "unsupported_parameter"}},
+        )
+        route = respx.post(URL).mock(side_effect=[unsupported, _url("https://acme.com/pricing")])
+        outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai"))
+        assert outcome.status is AttemptStatus.found and route.call_count == 2
+        first, second = (json.loads(c.request.content) for c in route.calls)
+        assert first["tools"] == [{"type": "web_search", "filters": {"allowed_domains": ["acme.com"]}}]
+        assert second["tools"] == [{"type": "web_search"}]
+        assert {k: v for k, v in second.items() if k != "tools"} == {k: v for k, v in first.items() if k != "tools"}
+
+    @respx.mock
+    async def test_the_answer_without_the_filter_is_still_held_to_the_domain(self, provider_ctx):
+        unsupported = _error(400, "unsupported_parameter", "Unsupported parameter: 'filters'.")
+        route = respx.post(URL).mock(side_effect=[unsupported, _url("https://pricing-compare.example/acme")])
+        outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai"))
+        assert route.call_count == 2 and outcome.status is AttemptStatus.not_found
+
+    @respx.mock
+    async def test_a_second_refusal_is_reported_not_retried_again(self, provider_ctx):
+        unsupported = _error(400, "unsupported_parameter", "Unsupported parameter: 'filters'.")
+        route = respx.post(URL).mock(return_value=unsupported)
+        outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai"))
+        assert route.call_count == 2 and outcome.status is AttemptStatus.failed
+        assert outcome.provider_status == "unsupported_parameter" and outcome.http_status == 400
+
+    @respx.mock
+    async def test_another_400_is_not_retried(self, provider_ctx):
+        route = respx.post(URL).mock(return_value=_error(400, "invalid_request_error", "Invalid schema"))
+        outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai"))
+        assert route.call_count == 1 and outcome.status is AttemptStatus.failed
+
     @respx.mock
     async def test_web_search_can_be_turned_off(self, provider_ctx):
         route = respx.post(URL).mock(return_value=_url("https://acme.com/pricing"))
@@ -218,12 +260,14 @@ class TestFailures:
         assert route.call_count == 1
 
     @respx.mock
-    async def test_a_rate_limit_then_success_honours_retry_after(self, provider_ctx):
+    async def test_a_rate_limit_then_success_honours_retry_after(self, provider_ctx, clock):
         route = respx.post(URL).mock(
-            side_effect=[_error(429, "rate_limit_exceeded", **{"Retry-After": "0"}), _url("https://acme.com/pricing")]
+            side_effect=[_error(429, "rate_limit_exceeded", **{"Retry-After": "7"}), _url("https://acme.com/pricing")]
         )
         outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [7.0]
 
     @respx.mock
     async def test_a_rate_limit_is_retried_by_the_policy_then_reported(self, provider_ctx):

@@ -1,5 +1,4 @@
 import json
-import time
 
 import httpx
 import pytest
@@ -10,6 +9,7 @@ from app.providers import parallel
 from app.providers._http import (
     ProviderAuthError,
     ProviderMalformedResponse,
+    ProviderRateLimitError,
     ProviderServerError,
     ProviderStatusError,
     ProviderTimeoutError,
@@ -21,12 +21,6 @@ RUN_ID = "trun_9907962f83aa4d9d98fd7f4bf745d654"
 CREATE_URL = base_url("parallel") + "/v1/tasks/runs"
 RESULT_URL = f"{CREATE_URL}/{RUN_ID}/result"
 PERSON = PersonInput(first_name="Jane", last_name="Doe", company_domain="www.acme.com", company_name="Acme")
-
-
-@pytest.fixture(autouse=True)
-def _fast_polling(monkeypatch):
-    monkeypatch.setattr(parallel, "POLL_FLOOR_SECONDS", 0.05)
-    monkeypatch.setattr(parallel, "RETRY_PAUSE_SECONDS", 0.05)
 
 
 def _created(status: int = 202) -> httpx.Response:
@@ -128,13 +122,22 @@ class TestCreateRun:
         assert create.call_count == 1 and e.value.status_code == 422
 
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx):
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock):
         create = respx.post(CREATE_URL).mock(
-            side_effect=[httpx.Response(429, headers={"Retry-After": "0"}), _created()]
+            side_effect=[httpx.Response(429, headers={"Retry-After": "2"}), _created()]
         )
         respx.get(RESULT_URL).mock(return_value=_result())
         outcome = await parallel.resolve_email(PERSON, provider_ctx("parallel"))
         assert outcome.status is AttemptStatus.found and create.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps[0] == 2.0
+
+    @respx.mock
+    async def test_a_retry_after_longer_than_the_budget_is_not_slept(self, provider_ctx, clock):
+        create = respx.post(CREATE_URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "30"}))
+        with pytest.raises(ProviderRateLimitError) as e:
+            await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_max_wait_seconds=5.0))
+        assert create.call_count == 1 and clock.sleeps == [] and e.value.retry_after == 30.0
 
     @respx.mock
     async def test_a_5xx_is_retried_then_reported(self, provider_ctx):
@@ -165,10 +168,10 @@ class TestCreateRun:
         assert result.call_count == 0
 
     @respx.mock
-    async def test_no_run_is_started_without_time_to_wait_for_it(self, provider_ctx):
+    async def test_no_run_is_started_without_time_to_wait_for_it(self, provider_ctx, clock):
         create = respx.post(CREATE_URL).mock(return_value=_created())
         ctx = provider_ctx("parallel")
-        ctx.deadline = time.monotonic() + 0.5
+        ctx.deadline = clock.now + 0.5
         outcome = await parallel.resolve_email(PERSON, ctx)
         assert outcome.status is AttemptStatus.failed and outcome.provider_status == "timeout"
         assert create.call_count == 0
@@ -183,18 +186,18 @@ class TestResult:
         request = result.calls.last.request
         assert request.method == "GET" and request.url.path == f"/v1/tasks/runs/{RUN_ID}/result"
         assert request.headers["x-api-key"] == TEST_KEY
-        assert int(request.url.params["timeout"]) in (4, 5)
+        assert int(request.url.params["timeout"]) == 5
         # the HTTP read timeout outlasts the server-side wait
         assert request.extensions["timeout"]["read"] > int(request.url.params["timeout"])
 
     @respx.mock
-    async def test_the_operation_deadline_caps_the_wait(self, provider_ctx):
+    async def test_the_operation_deadline_caps_the_wait(self, provider_ctx, clock):
         respx.post(CREATE_URL).mock(return_value=_created())
         result = respx.get(RESULT_URL).mock(return_value=_result())
         ctx = provider_ctx("parallel", parallel_max_wait_seconds=100.0)
-        ctx.deadline = time.monotonic() + 3.5
+        ctx.deadline = clock.now + 3.5
         await parallel.resolve_email(PERSON, ctx)
-        assert int(result.calls.last.request.url.params["timeout"]) in (2, 3)
+        assert int(result.calls.last.request.url.params["timeout"]) == 3
 
     @respx.mock
     async def test_a_found_email_carries_the_basis_confidence(self, provider_ctx):
@@ -240,12 +243,20 @@ class TestResult:
         assert create.call_count == 1 and result.call_count == 3
 
     @respx.mock
-    async def test_the_budget_running_out_is_a_timeout_with_the_run_id(self, provider_ctx):
+    async def test_the_budget_running_out_is_a_timeout_with_the_run_id(self, provider_ctx, clock):
         create = respx.post(CREATE_URL).mock(return_value=_created())
-        result = respx.get(RESULT_URL).mock(return_value=_timed_out())
-        started = time.monotonic()
-        outcome = await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_max_wait_seconds=1.6))
-        assert time.monotonic() - started < 1.6
+
+        def early_408(request: httpx.Request) -> httpx.Response:
+            # the server holds each call half a second, then answers "not done yet"
+            clock.advance(0.5)
+            return _timed_out()
+
+        result = respx.get(RESULT_URL).mock(side_effect=early_408)
+        started = clock.now
+        outcome = await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_max_wait_seconds=3.0))
+        # the whole wait, server holds and pauses between calls, fits the 3 s budget exactly
+        assert clock.now - started == 3.0 and clock.sleeps == [0.5, 0.5, 0.5]
+        assert [int(c.request.url.params["timeout"]) for c in result.calls] == [3, 2, 1]
         assert outcome.status is AttemptStatus.failed and outcome.provider_status == "timeout"
         assert outcome.raw["run_id"] == RUN_ID and outcome.http_status == 408
         assert RUN_ID in outcome.error

@@ -13,7 +13,7 @@ from app.providers._http import (
     ProviderTimeoutError,
 )
 from app.providers.base import AttemptStatus
-from tests.providers.conftest import TEST_KEY, base_url
+from tests.providers.conftest import TEST_KEY, base_url, retry_at
 
 ENRICH = base_url("prospeo") + "/enrich-company"
 SEARCH_PERSON = base_url("prospeo") + "/search-person"
@@ -101,11 +101,15 @@ class TestEveryAction:
 
     @pytest.mark.parametrize(("run", "data", "url", "answer"), ACTIONS)
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, run, data, url, answer):
-        limited = httpx.Response(429, headers={"Retry-After": "0"}, json={"error": True, "error_code": "RATE_LIMITED"})
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock, run, data, url, answer):
+        limited = httpx.Response(
+            429, headers={"Retry-After": retry_at(clock, 42)}, json={"error": True, "error_code": "RATE_LIMITED"}
+        )
         route = respx.post(url).mock(side_effect=[limited, answer()])
         outcome = await run(data, provider_ctx("prospeo"))
         assert outcome.status is AttemptStatus.found and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [42.0]
 
     @pytest.mark.parametrize(("run", "data", "url", "answer"), ACTIONS)
     @respx.mock

@@ -1,5 +1,3 @@
-import time
-
 import httpx
 import pytest
 import respx
@@ -13,7 +11,7 @@ from app.providers._http import (
     ProviderTimeoutError,
 )
 from app.providers.base import AttemptStatus
-from tests.providers.conftest import TEST_KEY, base_url
+from tests.providers.conftest import TEST_KEY, base_url, retry_at
 
 URL = base_url("reoon") + "/api/v1/verify"
 PERSON = PersonInput(work_email="Jane.Doe@Acme.com")
@@ -92,12 +90,12 @@ class TestVerifyEmail:
         assert route.calls.last.request.extensions["timeout"]["read"] == 5.0
 
     @respx.mock
-    async def test_the_wait_never_passes_the_operation_deadline(self, provider_ctx):
+    async def test_the_wait_never_passes_the_operation_deadline(self, provider_ctx, clock):
         route = respx.get(URL).mock(return_value=_answer("safe"))
         ctx = provider_ctx("reoon")
-        ctx.deadline = time.monotonic() + 20
+        ctx.deadline = clock.now + 20
         await reoon.verify_email(PERSON, ctx)
-        assert 15 < route.calls.last.request.extensions["timeout"]["read"] <= 20
+        assert route.calls.last.request.extensions["timeout"]["read"] == 20
 
     @pytest.mark.parametrize(
         ("status", "verdict", "conclusive"),
@@ -143,6 +141,20 @@ class TestVerifyEmail:
         assert outcome.status is AttemptStatus.failed
         assert outcome.provider_status == code and outcome.error == reason and outcome.raw["reason"] == reason
 
+    @pytest.mark.parametrize("field", ["reason", "message", "error"])
+    @respx.mock
+    async def test_the_error_text_is_read_from_whichever_field_carries_it(self, provider_ctx, field):
+        respx.get(URL).mock(return_value=httpx.Response(200, json={"status": "error", field: "Invalid API key"}))
+        outcome = await reoon.verify_email(PERSON, provider_ctx("reoon"))
+        assert outcome.status is AttemptStatus.failed
+        assert outcome.error == "Invalid API key" and outcome.provider_status == "auth_error"
+
+    @respx.mock
+    async def test_an_error_without_text_is_still_a_failure(self, provider_ctx):
+        respx.get(URL).mock(return_value=httpx.Response(200, json={"status": "error", "message": ""}))
+        outcome = await reoon.verify_email(PERSON, provider_ctx("reoon"))
+        assert outcome.status is AttemptStatus.failed and outcome.error == "error"
+
     @respx.mock
     async def test_a_bad_key_is_an_auth_error_and_not_retried(self, provider_ctx):
         route = respx.get(URL).mock(
@@ -160,10 +172,14 @@ class TestVerifyEmail:
         assert route.call_count == 3 and e.value.status_code == 502
 
     @respx.mock
-    async def test_a_429_then_success_honours_retry_after(self, provider_ctx):
-        route = respx.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "0"}), _answer("safe")])
+    async def test_a_429_then_success_honours_retry_after(self, provider_ctx, clock):
+        route = respx.get(URL).mock(
+            side_effect=[httpx.Response(429, headers={"Retry-After": retry_at(clock, 42)}), _answer("safe")]
+        )
         outcome = await reoon.verify_email(PERSON, provider_ctx("reoon"))
         assert outcome.status is AttemptStatus.verified and route.call_count == 2
+        # the provider's Retry-After is the wait, not the short backoff
+        assert clock.sleeps == [42.0]
 
     @respx.mock
     async def test_a_timeout_on_a_get_is_retried_then_reported(self, provider_ctx):

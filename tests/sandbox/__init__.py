@@ -22,9 +22,11 @@ FAST = {"icypeas_delay_ms": 0, "parallel_delay_ms": 0, "reoon_power_latency_ms":
 
 @asynccontextmanager
 async def sandbox_client(
-    *, seed: int = 0, overrides: dict[str, dict[str, Any]] | None = None, **knobs: Any
+    *, seed: int = 0, overrides: dict[str, dict[str, Any]] | None = None, clock: Any = None, **knobs: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Knobs(**{**FAST, **knobs}), overrides, seed)
+    """`clock`: a FakeClock (tests/providers/conftest.py) driving the sandbox's rate limit and latency."""
+    timing = {"clock": clock.monotonic, "sleep": clock.sleep} if clock is not None else {}
+    app = create_app(Knobs(**{**FAST, **knobs}), overrides, seed, **timing)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
         yield client

@@ -1,13 +1,12 @@
 """Knobs (latency, error rate, rate limit, deliberate 429s, malformed bodies), the control API,
 statistics, reset, and start values from the environment and the command line."""
 
-import time
-
 import pytest
 
 from sandbox.__main__ import settings_from
 from sandbox.knobs import KnobError, Knobs, KnobStore, from_environment
 from sandbox.runtime import Counters, TokenBucket
+from tests.providers.conftest import FakeClock
 from tests.sandbox import KEY, is_json, sandbox_client
 
 CREDS = {"api_key": KEY, "email": "sandbox@example.com"}
@@ -135,29 +134,32 @@ async def test_fractions_are_roughly_honoured_and_reproducible():
 
 
 async def test_latency_is_added_and_can_be_set_per_provider():
-    async with sandbox_client(latency_ms=250) as c:
-        started = time.perf_counter()
+    clock = FakeClock()
+    async with sandbox_client(latency_ms=250, clock=clock) as c:
         await _probe(c, "adyntel")
-        slow = time.perf_counter() - started
+        slow = list(clock.sleeps)
         await c.post("/_sandbox/config", json={"provider": "adyntel", "latency_ms": 0})
-        started = time.perf_counter()
         await _probe(c, "adyntel")
-        fast = time.perf_counter() - started
-        started = time.perf_counter()
+        fast = clock.sleeps[len(slow) :]
         await _probe(c, "prospeo")
-        still_slow = time.perf_counter() - started
-    assert slow >= 0.25 and still_slow >= 0.25
-    assert fast < 0.2
+        still_slow = clock.sleeps[len(slow) + len(fast) :]
+    assert slow == [0.25] and still_slow == [0.25]
+    assert fast == []
 
 
 async def test_rate_limit_token_bucket_gives_429_counted_as_rate_limit():
-    async with sandbox_client(overrides={"blitzapi": {"rate_limit_per_second": 2}}) as c:
+    clock = FakeClock()
+    async with sandbox_client(overrides={"blitzapi": {"rate_limit_per_second": 2}}, clock=clock) as c:
         replies = [await _probe(c, "blitzapi") for _ in range(8)]
         others = [await _probe(c, "adyntel") for _ in range(8)]
         stats = (await c.get("/_sandbox/stats")).json()
+        # half a second later one token is back
+        clock.advance(0.5)
+        refilled = [(await _probe(c, "blitzapi")).status_code for _ in range(2)]
     codes = [r.status_code for r in replies]
-    # a burst of 2 tokens, then one every 0.5 s: the rest of a quick burst of 8 is refused
+    # a burst of 2 tokens, then one every 0.5 s: the rest of a burst of 8 in one instant is refused
     assert codes[:2] == [200] * 2 and codes[2:] == [429] * 6
+    assert refilled == [200, 429]
     assert all(r.headers["Retry-After"] == "1" for r in replies[2:])
     assert replies[2].json()["message"].startswith("Rate limit exceeded")
     assert all(r.status_code == 200 for r in others)

@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.providers import leadmagic
+from sandbox import data
 from tests.sandbox import BAD, KEY, company_stem, person_at, sandbox_client
 
 EMAIL = "/leadmagic/v1/people/email-finder"
@@ -74,8 +76,30 @@ async def test_mobile_finder_found_and_not_found():
         _problem(await c.post(MOBILE, headers=AUTH, json={"first_name": "Jane"}), 400, "missing_required_field")
 
 
+def _company_stem(*, snake: bool) -> str:
+    """A found company the sandbox answers in the snake_case (OpenAPI) or camelCase (docs) form."""
+    for n in range(200):
+        stem = company_stem("leadmagic", found=True, start=f"casing{n}")
+        if bool(data.digest("leadmagic-casing", data.company_key(f"{stem}.com")) % 2) == snake:
+            return stem
+    raise AssertionError("no candidate")
+
+
+async def test_company_search_speaks_both_documented_casings():
+    async with sandbox_client() as c:
+        for snake in (True, False):
+            stem = _company_stem(snake=snake)
+            body = (await c.post(COMPANY, headers=AUTH, json={"company_domain": f"{stem}.com"})).json()
+            assert ("company_name" in body, "companyName" in body) == (snake, not snake)
+            # the adapter reads either into the same canonical profile
+            profile = leadmagic.company_profile(body)
+            assert profile["name"] == stem.capitalize() and profile["domain"] == f"{stem}.com"
+            assert profile["hq_city"] and profile["founded_year"] and profile["employee_count"]
+            assert profile["employee_range"] and profile["linkedin_url"]
+
+
 async def test_company_search_found_and_404_not_found():
-    stem = company_stem("leadmagic", found=True)
+    stem = _company_stem(snake=False)
     missing = company_stem("leadmagic", found=False)
     async with sandbox_client() as c:
         r = await c.post(COMPANY, headers=AUTH, json={"company_domain": f"{stem}.com"})
