@@ -2,10 +2,11 @@
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.auth.context import Role
 
@@ -41,6 +42,31 @@ def unstorable_text_at(data: Any) -> tuple[list[str | int], str] | None:
         elif isinstance(value, list):
             stack.extend((item, [*loc, i]) for i, item in enumerate(value))
     return None
+
+
+def in_utc_range(value: datetime) -> datetime | None:
+    """The instant in UTC, or None when it has no offset or falls outside year 1..9999 in UTC.
+
+    Python parses `9999-12-31T23:59:59-05:00`, but its UTC instant is in year 10000: the database
+    driver then fails on it (a 500). Inside years 1..9999 UTC every instant fits Postgres'
+    timestamptz (4713 BC to 294276 AD), so this one rule, applied before any query, is enough."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def _storable_instant(value: datetime) -> datetime:
+    utc = in_utc_range(value)
+    if utc is None:
+        raise PydanticCustomError("invalid_date", "the date must fall between years 1 and 9999 in UTC")
+    return utc
+
+
+# a timestamp a client sends: with an offset, and storable (answered 400 `invalid_date` otherwise)
+Instant = Annotated[AwareDatetime, AfterValidator(_storable_instant)]
 
 
 class RequestSchema(BaseModel):
@@ -102,6 +128,7 @@ __all__ = [
     "Data",
     "Email",
     "ExternalRef",
+    "Instant",
     "ListRequest",
     "Name",
     "Page",

@@ -2,9 +2,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from app.models.common import RequestSchema, Schema
+from app.models.common import Instant, RequestSchema, Schema
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -15,7 +15,7 @@ class EntityFilters(RequestSchema):
     linkedin_url: Short | None = None
     email: Short | None = Field(default=None, description="Persons only: work email")
     company_id: uuid.UUID | None = Field(default=None, description="The client company the record belongs to")
-    updated_since: AwareDatetime | None = None
+    updated_since: Instant | None = None
 
 
 class EntityListRequest(RequestSchema):
