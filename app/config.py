@@ -106,6 +106,9 @@ class _CoreSettings(BaseSettings):
     rate_limit_burst: int = Field(default=200, ge=0)
     internal_rate_limit_per_minute: float = Field(default=60_000, ge=0)
     internal_rate_limit_burst: int = Field(default=2000, ge=0)
+    # every tenant credential of one org together (CONTRACT §9.4): more tokens buy no more rate
+    org_rate_limit_per_minute: float = Field(default=6000, ge=0)
+    org_rate_limit_burst: int = Field(default=1000, ge=0)
 
     # Provider order per operation, overriding the catalog's defaults for this deployment,
     # e.g. DATA_ENGINE_PROVIDER_ORDER='{"person.contact.resolve_email": ["leadmagic", "icypeas"]}'
