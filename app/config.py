@@ -109,6 +109,12 @@ class _CoreSettings(BaseSettings):
     # every tenant credential of one org together (CONTRACT §9.4): more tokens buy no more rate
     org_rate_limit_per_minute: float = Field(default=6000, ge=0)
     org_rate_limit_burst: int = Field(default=1000, ge=0)
+    # login attempts (app/ratelimit.py LoginThrottle): failures per email, attempts per client
+    # address; a successful login does not count
+    login_account_attempts_per_minute: float = Field(default=1, ge=0)
+    login_account_attempts_burst: int = Field(default=10, ge=0)
+    login_address_attempts_per_minute: float = Field(default=30, ge=0)
+    login_address_attempts_burst: int = Field(default=60, ge=0)
 
     # Provider order per operation, overriding the catalog's defaults for this deployment,
     # e.g. DATA_ENGINE_PROVIDER_ORDER='{"person.contact.resolve_email": ["leadmagic", "icypeas"]}'

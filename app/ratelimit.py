@@ -129,6 +129,60 @@ class RateLimiter:
             )
 
 
+class LoginAttempt:
+    def __init__(self, throttle: "LoginThrottle", keys: list[tuple[TokenBuckets, str]]) -> None:
+        self.throttle = throttle
+        self.keys = keys
+
+    def succeeded(self) -> None:
+        """A successful login gives its tokens back: only failures count toward the throttle."""
+        for buckets, key in self.keys:
+            buckets.refund(key)
+
+
+class LoginThrottle:
+    """Password guessing is slowed per account (the email, known or not) and per client address.
+
+    Each attempt takes a token before the password is checked, so parallel guesses cannot slip
+    past the count; a success gives it back. Refusals come before any database or hashing work."""
+
+    def __init__(self, account: Limit, address: Limit, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.accounts = TokenBuckets(account, clock=clock)
+        self.addresses = TokenBuckets(address, clock=clock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LoginThrottle":
+        return cls(
+            Limit(settings.login_account_attempts_per_minute, settings.login_account_attempts_burst),
+            Limit(settings.login_address_attempts_per_minute, settings.login_address_attempts_burst),
+        )
+
+    def attempt(self, email: str, address: str | None) -> LoginAttempt:
+        taken: list[tuple[TokenBuckets, str]] = []
+        checks = [(self.accounts, f"account:{email.strip().lower()}", "account")]
+        if address:
+            checks.insert(0, (self.addresses, f"address:{address}", "address"))
+        for buckets, key, scope in checks:
+            wait = buckets.acquire(key)
+            if wait > 0:
+                LoginAttempt(self, taken).succeeded()
+                raise _refused(
+                    f"too many login attempts for this {scope}; retry after the given delay",
+                    buckets.limit,
+                    wait,
+                    scope=scope,
+                )
+            taken.append((buckets, key))
+        return LoginAttempt(self, taken)
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.login_throttle = LoginThrottle.from_settings(request.app.state.settings)
+    return throttle
+
+
 def enforce(request: Request, auth: AuthContext) -> AuthContext:
     """Counts one request against the caller's credential; raises 429 when its bucket is empty."""
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)

@@ -5,17 +5,27 @@ import asyncpg
 from app.auth import credentials
 from app.auth.context import AuthContext
 from app.config import Settings
+from app.db import Db
 from app.errors import Unauthorized
 from app.models.auth import LoginRequest, LoginResponse, Me
+from app.ratelimit import LoginThrottle
 from app.repositories import users as users_repo
 
 
-async def login(conn: asyncpg.Connection, settings: Settings, body: LoginRequest) -> LoginResponse:
-    found = await users_repo.get_login_user(conn, body.email)
+async def login(
+    db: Db, settings: Settings, throttle: LoginThrottle, body: LoginRequest, address: str | None
+) -> LoginResponse:
+    # throttled per email and per client address before any work; an unknown email is counted
+    # like a known one, so the throttle does not reveal which emails exist either
+    attempt = throttle.attempt(body.email, address)
+    # the row is read in a short transaction: no pooled connection waits on the password check
+    async with db.transaction() as conn:
+        found = await users_repo.get_login_user(conn, body.email)
     # verify even when the user is unknown, so timing does not reveal which emails exist
-    ok = credentials.verify_password(body.password, found[1] if found else None)
+    ok = await credentials.verify_password_off_loop(body.password, found[1] if found else None)
     if found is None or not ok:
         raise Unauthorized("wrong email or password", code="invalid_login")
+    attempt.succeeded()
     user = found[0]
     token = credentials.issue_jwt(
         user_id=user.id, org_id=user.org_id, secret=settings.secret("jwt_secret"), ttl_seconds=settings.jwt_ttl_seconds
