@@ -99,6 +99,8 @@ class _CoreSettings(BaseSettings):
     # a local worker host silent for this long is dead: its graphile-worker job locks are released
     worker_stale_seconds: float = Field(default=10.0, ge=1.0)
     max_body_bytes: int = 10 * 1024 * 1024
+    # the one anonymous endpoint with a body (login): an email and a password fit in far less
+    login_max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     max_batch_entities: int = 10_000
     # per-credential token buckets (app/ratelimit.py): an API token, a session's user, or the
     # internal key per org gets `burst` requests, refilled at `per_minute`; 0 turns a limit off
