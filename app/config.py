@@ -101,6 +101,8 @@ class _CoreSettings(BaseSettings):
     # a local worker host silent for this long is dead: its graphile-worker job locks are released
     worker_stale_seconds: float = Field(default=10.0, ge=1.0)
     max_body_bytes: int = 10 * 1024 * 1024
+    # the one anonymous endpoint with a body (login): an email and a password fit in far less
+    login_max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     max_batch_entities: int = 10_000
     # per-credential token buckets (app/ratelimit.py): an API token, a session's user, or the
     # internal key per org gets `burst` requests, refilled at `per_minute`; 0 turns a limit off
@@ -108,6 +110,15 @@ class _CoreSettings(BaseSettings):
     rate_limit_burst: int = Field(default=200, ge=0)
     internal_rate_limit_per_minute: float = Field(default=60_000, ge=0)
     internal_rate_limit_burst: int = Field(default=2000, ge=0)
+    # every tenant credential of one org together (CONTRACT §9.4): more tokens buy no more rate
+    org_rate_limit_per_minute: float = Field(default=6000, ge=0)
+    org_rate_limit_burst: int = Field(default=1000, ge=0)
+    # login attempts (app/ratelimit.py LoginThrottle): failures per email, attempts per client
+    # address; a successful login does not count
+    login_account_attempts_per_minute: float = Field(default=1, ge=0)
+    login_account_attempts_burst: int = Field(default=10, ge=0)
+    login_address_attempts_per_minute: float = Field(default=30, ge=0)
+    login_address_attempts_burst: int = Field(default=60, ge=0)
 
     # Provider order per operation, overriding the catalog's defaults for this deployment,
     # e.g. DATA_ENGINE_PROVIDER_ORDER='{"person.contact.resolve_email": ["leadmagic", "icypeas"]}'

@@ -67,6 +67,12 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
 
 
+# Pydantic error types (PydanticCustomError) that request models raise for input the schema cannot
+# express but the API refuses: a date Postgres cannot store, a weak password, a filter that names
+# nothing. They are answered 400 with the type as the code and the field named, not 422.
+BAD_INPUT_ERROR_TYPES = frozenset({"invalid_date", "weak_password", "invalid_filter"})
+
+
 def not_found(kind: str) -> NotFound:
     """Another tenant's object and a missing one give the same answer (CONTRACT §3)."""
     return NotFound(f"{kind.replace('_', ' ')} not found", code=f"{kind}_not_found")
@@ -105,6 +111,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     if request.headers.get("content-length", "0") != "0" and "json" not in content_type:
         return _json_error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+    if errors and all(e.get("type") in BAD_INPUT_ERROR_TYPES for e in errors):
+        first = errors[0]
+        loc = [str(p) for p in first.get("loc", ())]
+        field = ".".join(loc[1:] if loc[:1] == ["body"] else loc)
+        return _json_error(400, first["type"], first.get("msg", "bad input"), {"field": field})
     return _json_error(
         422, "validation_error", "the request body does not match the schema", _clean_validation_errors(errors)
     )

@@ -12,7 +12,7 @@ from app.config import Orchestrator, Settings, get_settings
 from app.database import Database
 from app.db import Db
 from app.errors import install_error_handlers
-from app.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from app.middleware import BodySizeLimitMiddleware, CredentialGateMiddleware, RequestIdMiddleware
 from app.operations.engine import Engine
 from app.operations.providers import Providers, RateGateDb
 from app.operations.registry import validate_deployment_order
@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     # added last = outermost: the request id is set before anything else can answer
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # before the size limit: an anonymous body is refused before a byte of it is read
+    app.add_middleware(CredentialGateMiddleware, settings=settings, router=app.router)
     app.add_middleware(RequestIdMiddleware)
     return app
 

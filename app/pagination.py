@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from app.errors import BadRequest
+from app.models.common import in_utc_range
 
 T = TypeVar("T")
 
@@ -23,9 +24,15 @@ def decode_cursor(cursor: str | None) -> tuple[datetime | None, uuid.UUID | None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(created_at), uuid.UUID(row_id)
+        at, row = datetime.fromisoformat(created_at), uuid.UUID(row_id)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BadRequest("the cursor is not one this API issued", code="invalid_cursor") from e
+    # issued cursors always carry an offset and a storable instant; a crafted one must not reach
+    # the database driver, which fails on an instant outside years 1..9999 UTC
+    utc = in_utc_range(at)
+    if utc is None:
+        raise BadRequest("the cursor is not one this API issued", code="invalid_cursor")
+    return utc, row
 
 
 def page(items: list[Any], limit: int) -> tuple[list[Any], str | None]:

@@ -1,9 +1,12 @@
-"""Per-credential rate limiting, in process (docs/decisions/0010-rate-limiting.md).
+"""Rate limiting, in process (docs/decisions/0010-rate-limiting.md, 0021, 0023).
 
 One token bucket per credential: an API token by its id, a session by its user, the internal key
 per org it acts for. A bucket holds `burst` requests and refills at `per_minute / 60` a second, so
 a client may burst and then keeps its steady share; one client draining its bucket never slows
-another. A refused request gets 429 with `Retry-After` (whole seconds until one request fits).
+another. On top, every tenant credential of one org draws from the org's bucket too (CONTRACT
+§9.4), so minting more tokens does not buy more rate. Logins are throttled per account and per
+client address (`LoginThrottle`). A refused request gets 429 with `Retry-After` (whole seconds
+until one request fits).
 
 The buckets live in this process: behind N API processes a client gets N times the rate. Idle
 buckets are dropped least-recently-used first once `max_keys` is reached, so memory stays bounded.
@@ -57,19 +60,49 @@ class TokenBuckets:
             self._buckets.popitem(last=False)
         return wait
 
+    def refund(self, key: str) -> None:
+        """Gives back a request taken by `acquire` that did not count after all."""
+        if not self.limit.enabled or key not in self._buckets:
+            return
+        tokens, last = self._buckets[key]
+        self._buckets[key] = (min(float(self.limit.burst), tokens + 1.0), last)
+
+
+def _seconds(wait: float) -> int:
+    return max(1, math.ceil(wait))
+
+
+def _refused(message: str, limit: Limit, wait: float, **details: object) -> RateLimited:
+    seconds = _seconds(wait)
+    return RateLimited(
+        message,
+        details={
+            "limit_per_minute": limit.per_minute,
+            "burst": limit.burst,
+            "retry_after_seconds": seconds,
+            **details,
+        },
+        headers={"Retry-After": str(seconds)},
+    )
+
 
 class RateLimiter:
-    """Tenant credentials share one limit; the internal key (the worker, per org) has its own."""
+    """Tenant credentials share one limit, and each org's tenant credentials together one org
+    limit; the internal key (the worker, per org) has its own and does not draw from the org's."""
 
-    def __init__(self, tenant: Limit, internal: Limit) -> None:
-        self.tenant = TokenBuckets(tenant)
-        self.internal = TokenBuckets(internal)
+    def __init__(
+        self, tenant: Limit, internal: Limit, org: Limit | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.tenant = TokenBuckets(tenant, clock=clock)
+        self.internal = TokenBuckets(internal, clock=clock)
+        self.org = TokenBuckets(org or Limit(0, 0), clock=clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "RateLimiter":
         return cls(
             Limit(settings.rate_limit_per_minute, settings.rate_limit_burst),
             Limit(settings.internal_rate_limit_per_minute, settings.internal_rate_limit_burst),
+            Limit(settings.org_rate_limit_per_minute, settings.org_rate_limit_burst),
         )
 
     def check(self, auth: AuthContext) -> None:
@@ -81,16 +114,73 @@ class RateLimiter:
             buckets, key = self.tenant, f"user:{auth.user_id}"
         wait = buckets.acquire(key)
         if wait > 0:
-            seconds = max(1, math.ceil(wait))
-            raise RateLimited(
-                "too many requests for this credential; retry after the given delay",
-                details={
-                    "limit_per_minute": buckets.limit.per_minute,
-                    "burst": buckets.limit.burst,
-                    "retry_after_seconds": seconds,
-                },
-                headers={"Retry-After": str(seconds)},
+            raise _refused("too many requests for this credential; retry after the given delay", buckets.limit, wait)
+        if auth.auth_method is AuthMethod.internal:
+            return
+        org_wait = self.org.acquire(f"org:{auth.org_id}")
+        if org_wait > 0:
+            # the credential's own share was not used: the org's cap refused the request
+            buckets.refund(key)
+            raise _refused(
+                "too many requests for this org across all its credentials; retry after the given delay",
+                self.org.limit,
+                org_wait,
+                scope="org",
             )
+
+
+class LoginAttempt:
+    def __init__(self, throttle: "LoginThrottle", keys: list[tuple[TokenBuckets, str]]) -> None:
+        self.throttle = throttle
+        self.keys = keys
+
+    def succeeded(self) -> None:
+        """A successful login gives its tokens back: only failures count toward the throttle."""
+        for buckets, key in self.keys:
+            buckets.refund(key)
+
+
+class LoginThrottle:
+    """Password guessing is slowed per account (the email, known or not) and per client address.
+
+    Each attempt takes a token before the password is checked, so parallel guesses cannot slip
+    past the count; a success gives it back. Refusals come before any database or hashing work."""
+
+    def __init__(self, account: Limit, address: Limit, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.accounts = TokenBuckets(account, clock=clock)
+        self.addresses = TokenBuckets(address, clock=clock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "LoginThrottle":
+        return cls(
+            Limit(settings.login_account_attempts_per_minute, settings.login_account_attempts_burst),
+            Limit(settings.login_address_attempts_per_minute, settings.login_address_attempts_burst),
+        )
+
+    def attempt(self, email: str, address: str | None) -> LoginAttempt:
+        taken: list[tuple[TokenBuckets, str]] = []
+        checks = [(self.accounts, f"account:{email.strip().lower()}", "account")]
+        if address:
+            checks.insert(0, (self.addresses, f"address:{address}", "address"))
+        for buckets, key, scope in checks:
+            wait = buckets.acquire(key)
+            if wait > 0:
+                LoginAttempt(self, taken).succeeded()
+                raise _refused(
+                    f"too many login attempts for this {scope}; retry after the given delay",
+                    buckets.limit,
+                    wait,
+                    scope=scope,
+                )
+            taken.append((buckets, key))
+        return LoginAttempt(self, taken)
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.login_throttle = LoginThrottle.from_settings(request.app.state.settings)
+    return throttle
 
 
 def enforce(request: Request, auth: AuthContext) -> AuthContext:

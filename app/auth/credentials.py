@@ -2,12 +2,15 @@
 
 import hashlib
 import hmac
+import os
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 import jwt
+from anyio import CapacityLimiter
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -55,6 +58,30 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return _password_hash.verify(password, password_hash)
     except UnknownHashError:
         return False
+
+
+# An Argon2 hash or check takes ~100 ms of CPU (and 64 MiB). On the event loop it stalls every
+# other request, so it runs in worker threads (argon2-cffi releases the GIL). Its own small
+# limiter, not anyio's shared default of 40 threads: a login flood queues here, bounded by the
+# cores, and never takes the threads other blocking work needs.
+PASSWORD_HASH_SLOTS = max(1, min(4, os.cpu_count() or 1))
+_hash_slots: CapacityLimiter | None = None
+
+
+def _slots() -> CapacityLimiter:
+    global _hash_slots
+    if _hash_slots is None:
+        _hash_slots = CapacityLimiter(PASSWORD_HASH_SLOTS)
+    return _hash_slots
+
+
+async def hash_password_off_loop(password: str) -> str:
+    return await anyio.to_thread.run_sync(hash_password, password, limiter=_slots())
+
+
+async def verify_password_off_loop(password: str, password_hash: str | None) -> bool:
+    """`verify_password` in a worker thread; an unknown user costs the same (the dummy hash)."""
+    return await anyio.to_thread.run_sync(verify_password, password, password_hash, limiter=_slots())
 
 
 def issue_jwt(*, user_id: uuid.UUID, org_id: uuid.UUID, secret: str, ttl_seconds: int) -> str:

@@ -1,10 +1,10 @@
 import uuid
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from app.auth.context import AuthMethod, Role
-from app.models.common import ListRequest, Name, RequestSchema, Timestamped
+from app.models.common import Instant, ListRequest, Name, RequestSchema, Timestamped
 
 
 class ApiToken(Timestamped):
@@ -39,7 +39,7 @@ class ApiTokenCreateRequest(RequestSchema):
     role: Role
     company_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
 
 
 class SuperAdminApiTokenCreateRequest(ApiTokenCreateRequest):

@@ -1,12 +1,24 @@
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
-from app.models.common import RequestSchema, Schema
+from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url
+from app.models.common import Instant, RequestSchema, Schema
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+def _parsed(value: str | None, normalize: Callable[[str], str | None], expected: str) -> str | None:
+    if value is None:
+        return None
+    normalized = normalize(value)
+    if normalized is None:
+        raise PydanticCustomError("invalid_filter", "this filter is not {expected}", {"expected": expected})
+    return normalized
 
 
 class EntityFilters(RequestSchema):
@@ -15,7 +27,24 @@ class EntityFilters(RequestSchema):
     linkedin_url: Short | None = None
     email: Short | None = Field(default=None, description="Persons only: work email")
     company_id: uuid.UUID | None = Field(default=None, description="The client company the record belongs to")
-    updated_since: AwareDatetime | None = None
+    updated_since: Instant | None = None
+
+    # A filter that cannot be read would otherwise be dropped, and the caller would get the whole
+    # scope as if it matched: refuse it (400 `invalid_filter` naming it) instead.
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        return _parsed(value, normalize_domain, "a domain such as acme.com")
+
+    @field_validator("linkedin_url")
+    @classmethod
+    def _linkedin_url(cls, value: str | None) -> str | None:
+        return _parsed(value, normalize_linkedin_url, "a LinkedIn profile URL such as linkedin.com/in/<slug>")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return _parsed(value, normalize_email, "an email address")
 
 
 class EntityListRequest(RequestSchema):

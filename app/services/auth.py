@@ -9,9 +9,11 @@ import asyncpg
 from app.auth import credentials
 from app.auth.context import AuthContext
 from app.config import Settings
+from app.db import Db
 from app.errors import BadRequest, Unauthorized
 from app.models.auth import LoginRequest, LoginResponse, Me
 from app.models.users import User
+from app.ratelimit import LoginThrottle
 from app.repositories import users as users_repo
 
 # Memberships of one email a login without `org_slug` tries: bounds the hashing one request can
@@ -19,14 +21,16 @@ from app.repositories import users as users_repo
 MAX_LOGIN_MEMBERSHIPS = 10
 
 
-async def _login_user(conn: asyncpg.Connection, body: LoginRequest) -> User:
-    candidates = await users_repo.get_login_users(conn, body.email, body.org_slug, MAX_LOGIN_MEMBERSHIPS)
+async def _login_user(db: Db, body: LoginRequest) -> User:
+    # the rows are read in a short transaction: no pooled connection waits on the password checks
+    async with db.transaction() as conn:
+        candidates = await users_repo.get_login_users(conn, body.email, body.org_slug, MAX_LOGIN_MEMBERSHIPS)
     # verify even when the user is unknown, so timing does not reveal which emails exist
     if not candidates:
-        credentials.verify_password(body.password, None)
+        await credentials.verify_password_off_loop(body.password, None)
     # every candidate is verified (no early exit) and only matches count: a password an org admin
     # set in their own org says nothing about the same email's rows in other orgs
-    matched = [c for c in candidates if credentials.verify_password(body.password, c.password_hash)]
+    matched = [c for c in candidates if await credentials.verify_password_off_loop(body.password, c.password_hash)]
     if not matched:
         raise Unauthorized("wrong email or password", code="invalid_login")
     if len(matched) > 1:
@@ -39,8 +43,14 @@ async def _login_user(conn: asyncpg.Connection, body: LoginRequest) -> User:
     return matched[0].user
 
 
-async def login(conn: asyncpg.Connection, settings: Settings, body: LoginRequest) -> LoginResponse:
-    user = await _login_user(conn, body)
+async def login(
+    db: Db, settings: Settings, throttle: LoginThrottle, body: LoginRequest, address: str | None
+) -> LoginResponse:
+    # throttled per email and per client address before any work; an unknown email is counted
+    # like a known one, so the throttle does not reveal which emails exist either
+    attempt = throttle.attempt(body.email, address)
+    user = await _login_user(db, body)
+    attempt.succeeded()
     token = credentials.issue_jwt(
         user_id=user.id, org_id=user.org_id, secret=settings.secret("jwt_secret"), ttl_seconds=settings.jwt_ttl_seconds
     )

@@ -29,7 +29,7 @@ async def check_role_company(
 
 async def create(conn: asyncpg.Connection, auth: AuthContext, body: UserCreateRequest) -> User:
     await check_role_company(conn, auth, body.role, body.company_id)
-    password_hash = credentials.hash_password(body.password) if body.password else None
+    password_hash = await credentials.hash_password_off_loop(body.password) if body.password else None
     return await users_repo.insert_user(
         conn,
         auth.tenant_org_id,
