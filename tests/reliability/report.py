@@ -102,6 +102,113 @@ DEFECTS = [
     ),
 ]
 
+# The outside audit of main 609a3e6 (issue 9): each item, its fix, and the test that failed before it
+AUDIT = [
+    (
+        "Persons identified only by `email` failed every run",
+        "identity is LinkedIn URL, then work email, then email",
+        "tests/pipelines/test_step_integrity.py::TestPersonsByEmail",
+    ),
+    (
+        "No fairness between tenants in the local worker",
+        "submissions interleave by job priority; Trigger.dev "
+        "runs carry the org as concurrency key and a per-submission priority",
+        "tests/e2e/test_fairness_e2e.py, tests/pipelines/test_fair_enqueue.py, make bench scenario 8",
+    ),
+    (
+        "A bad blueprint stalled the shared worker with 500 retry loops",
+        "steps validated at create/update (CONTRACT §9.1); an unbuildable stored step fails once with a reason",
+        "tests/pipelines/test_blueprint_validation.py, test_step_integrity.py::TestUnbuildableStep",
+    ),
+    (
+        "Login unthrottled, Argon2 on the event loop",
+        "throttled per email and per address; hashing in a bounded thread pool",
+        "tests/auth/test_login_throttle.py",
+    ),
+    (
+        "Large anonymous bodies parsed before authentication",
+        "a credential gate answers 401 before the body is read; login has a 16 KiB limit",
+        "tests/routers/test_anonymous_bodies.py",
+    ),
+    (
+        "Tokens minted by an admin survived the admin's deactivation",
+        "tokens record their creator chain; deactivation revokes it",
+        "tests/auth/test_token_creators.py",
+    ),
+    (
+        "Emails unique platform-wide: probing and squatting across orgs",
+        "emails unique per org; login names the org when needed",
+        "tests/auth/test_email_per_org.py",
+    ),
+    (
+        "Out-of-range dates gave 500",
+        "cursors and dates validated to 400 before any query",
+        "tests/routers/test_date_ranges.py",
+    ),
+    (
+        "Internal callbacks trusted the worker on order",
+        "409 `out_of_order`; contexts derived from stored results",
+        "tests/pipelines/test_step_integrity.py::TestOrder",
+    ),
+    (
+        "Rate limits per credential only",
+        "`DATA_ENGINE_ORG_RATE_LIMIT_PER_MINUTE` shared by an org's credentials",
+        "tests/reliability/test_org_rate_limit.py",
+    ),
+    (
+        "Passwords: only length checked",
+        "NIST SP 800-63B: no whitespace-only, breached/common list (zxcvbn)",
+        "tests/auth/test_password_policy.py",
+    ),
+    (
+        "Unparseable entity filters dropped; encoded key echoes not redacted",
+        "400 `invalid_filter`; redaction of percent/form-encoded and partial echoes",
+        "tests/routers/test_entity_filters.py, tests/reliability/test_redaction_echoes.py",
+    ),
+    (
+        "LeadMagic company search read camelCase only",
+        "both documented casings, plus headquarters, founded, employeeRange",
+        "tests/providers/test_leadmagic.py",
+    ),
+    (
+        "Retry-After over 60 s dropped",
+        "honoured up to a cap; longer waits fail at once with the wait, so a "
+        "pipeline step is rescheduled instead of holding a worker slot; BlitzAPI and Prospeo documented rates",
+        "tests/providers/test_http.py, tests/pipelines/test_rate_limited_steps.py",
+    ),
+    (
+        "Icypeas read pacing 2 s and retries outside it",
+        "3 s default; retries take the shared schedule",
+        "tests/providers/test_icypeas.py",
+    ),
+    (
+        "BlitzAPI search stopped on an empty middle page",
+        "pages while a cursor is given, bounded",
+        "tests/providers/test_blitzapi.py",
+    ),
+    (
+        "Adyntel Meta ad text and totals",
+        "`snapshot.body.text`; `number_of_ads` is the total",
+        "tests/providers/test_adyntel.py, tests/sandbox/",
+    ),
+    (
+        "OpenAI `Unsupported parameter 'filters'`",
+        "retried once without the domain filter",
+        "tests/providers/test_openai.py",
+    ),
+    ("Reoon error text", "read from `reason`, `message` or `error`", "tests/providers/test_reoon.py"),
+    (
+        "Step operation runs recorded `duration_ms = 0`",
+        "the real duration, by an injected clock",
+        "tests/pipelines/test_step_integrity.py::TestStepDuration",
+    ),
+    (
+        "`batch/status` read in several statements",
+        "one statement, one snapshot",
+        "tests/pipelines/test_batch_status_snapshot.py",
+    ),
+]
+
 
 def load(figures_dir: Path) -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(figures_dir.glob("*.json"))}
@@ -277,6 +384,14 @@ def render(figures: dict[str, dict[str, Any]]) -> str:
     ]
     for i, (defect, fix) in enumerate(DEFECTS, 1):
         lines.append(f"{i}. {defect} **Fix:** {fix}")
+    lines += [
+        "",
+        "## Outside audit (issue 9): each item, its fix and its test",
+        "",
+        "| # | found | fix | test (failed before the fix) |",
+        "|---:|---|---|---|",
+    ]
+    lines += [f"| {i} | {found} | {fix} | `{test}` |" for i, (found, fix, test) in enumerate(AUDIT, 1)]
     return "\n".join(lines) + "\n"
 
 
