@@ -12,7 +12,7 @@ page is cut to the caller's `limit` and the next cursor is the next page number.
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.contracts.entities import CompanyInput, SearchInput
 from app.contracts.normalize import normalize_domain, normalize_linkedin_url
@@ -20,7 +20,7 @@ from app.providers._fields import as_dict as _dict
 from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
-from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed, found, not_found
 
 NAME = "prospeo"
 BASE_URL = "https://api.prospeo.io"
@@ -36,9 +36,20 @@ RATE_PER_SECOND = 5.0
 SEARCH_BUCKET = "search"
 
 
-def path_rates(settings: Any) -> dict[str, tuple[str, float]]:
-    """Both search routes share the one search limit (`prospeo_search_rate_per_second`)."""
-    rate = float(settings.prospeo_search_rate_per_second)
+class ProspeoOptions(ProviderOptions):
+    """DATA_ENGINE_PROSPEO_<FIELD>; enrichment's pace is the common `rate_per_second`."""
+
+    search_rate_per_second: float = Field(default=1.0, gt=0)
+    """Search is paced apart from enrichment: 1/s on the Starter plan, 2 on Growth, 5 on Pro [P7];
+    raise it to your plan's."""
+
+
+OPTIONS = ProspeoOptions
+
+
+def path_rates(options: ProspeoOptions) -> dict[str, tuple[str, float]]:
+    """Both search routes share the one search limit (`search_rate_per_second`)."""
+    rate = options.search_rate_per_second
     return {SEARCH_COMPANY_PATH: (SEARCH_BUCKET, rate), SEARCH_PERSON_PATH: (SEARCH_BUCKET, rate)}
 
 
