@@ -8,12 +8,16 @@ stops the start with a message naming the variable (CONTRACT §2).
 import json
 import os
 import secrets
+from copy import deepcopy
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import BaseModel, Field, SecretStr, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.providers import ADAPTERS, options_model
+from app.providers.base import ProviderOptions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,19 +41,7 @@ class WeakSecretError(ValueError):
     pass
 
 
-PROVIDER_NAMES = (
-    "icypeas",
-    "leadmagic",
-    "millionverifier",
-    "reoon",
-    "prospeo",
-    "blitzapi",
-    "companyenrich",
-    "parallel",
-    "adyntel",
-    "gemini",
-    "openai",
-)
+PROVIDER_NAMES = tuple(ADAPTERS)
 
 
 class ProviderSettings(BaseModel):
@@ -126,26 +118,9 @@ class _CoreSettings(BaseSettings):
     # The longest provider Retry-After a call sleeps through before retrying; a provider asking for
     # more fails the attempt at once with its retry_after kept (app/providers/_http.py)
     provider_retry_after_max_seconds: float = Field(default=120.0, ge=0)
-    # Icypeas documents 30 result reads a minute and asks for 3 s between reads (CONTRACT §8):
-    # reads are paced account-wide, across processes, at one per `icypeas_read_interval_seconds`.
-    icypeas_max_wait_seconds: float = 45.0
-    icypeas_read_interval_seconds: float = 3.0
-    icypeas_poll_interval_seconds: float = 3.0
-    reoon_mode: Literal["power", "quick"] = "power"
-    # Prospeo paces search apart from enrichment: 1 search/s on the Starter plan, 2 on Growth, 5 on
-    # Pro (https://prospeo.io/api-docs/rate-limits); raise it to your plan's
-    prospeo_search_rate_per_second: float = Field(default=1.0, gt=0)
-    millionverifier_timeout_seconds: int = Field(default=10, ge=2, le=60)
-    parallel_processor: str = "core"
-    parallel_max_wait_seconds: float = 100.0
-    gemini_model: str = "gemini-2.5-flash"
-    # Google Search grounding with a JSON schema is documented for Gemini 3 models only; None = by model id
-    gemini_grounded_structured: bool | None = None
-    gemini_min_confidence: Literal["high", "medium", "low"] = "medium"
-    openai_model: str = "gpt-4.1-mini"
-    openai_min_confidence: Literal["high", "medium", "low"] = "medium"
-    openai_web_search: bool = True
-    adyntel_email: SecretStr | None = None
+    # Each provider's own settings (DATA_ENGINE_ICYPEAS_MAX_WAIT_SECONDS, DATA_ENGINE_REOON_MODE, …)
+    # are the fields of its adapter's OPTIONS model (app/providers/<name>.py), added below with the
+    # connection settings.
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
@@ -178,10 +153,18 @@ class _CoreSettings(BaseSettings):
         values = {f: getattr(self, f"{name}_{f}") for f in ProviderSettings.model_fields}
         return ProviderSettings(**values)
 
+    def provider_options(self, name: str) -> ProviderOptions:
+        """The adapter's own settings as its typed `OPTIONS` model (e.g. `IcypeasOptions`)."""
+        model = options_model(ADAPTERS[name])
+        return model.model_validate({f: getattr(self, f"{name}_{f}") for f in model.model_fields})
+
     def all_secret_values(self) -> list[str]:
         """Every configured secret, for scrubbing logs and stored provider responses."""
-        values = [getattr(self, n) for n in SECRET_FIELDS] + [self.trigger_secret_key, self.adyntel_email]
-        values += [getattr(self, f"{p}_api_key") for p in PROVIDER_NAMES]
+        values = [getattr(self, n) for n in SECRET_FIELDS] + [self.trigger_secret_key]
+        for name in PROVIDER_NAMES:
+            values.append(self.provider(name).api_key)
+            # an option typed SecretStr is a credential too (the Adyntel account email)
+            values += [v for v in self.provider_options(name).model_dump().values() if isinstance(v, SecretStr)]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
     def secret(self, name: str) -> str:
@@ -199,17 +182,28 @@ class _CoreSettings(BaseSettings):
         return self.model_copy(update=updates)
 
 
-_provider_fields: dict[str, Any] = {}
-for _name in PROVIDER_NAMES:
-    for _field, _info in ProviderSettings.model_fields.items():
-        _provider_fields[f"{_name}_{_field}"] = (_info.annotation, _info.default)
+def _provider_fields() -> dict[str, Any]:
+    """Flat fields (icypeas_api_key, icypeas_max_wait_seconds, …), so each reads
+    DATA_ENGINE_<PROVIDER>_<FIELD>: the connection fields of `ProviderSettings` for every provider,
+    and the adapter's `OPTIONS` fields with their types, defaults and bounds. One name can only be
+    one setting: a clash stops the import."""
+    fields: dict[str, Any] = {}
+    for name, module in ADAPTERS.items():
+        for model in (ProviderSettings, options_model(module)):
+            for field, info in model.model_fields.items():
+                key = f"{name}_{field}"
+                if key in fields or key in _CoreSettings.model_fields:
+                    raise RuntimeError(f"setting {key} is declared twice ({model.__name__})")
+                fields[key] = (info.annotation, deepcopy(info))
+    return fields
 
-# flat fields (icypeas_api_key, icypeas_base_url, …) so each reads DATA_ENGINE_<PROVIDER>_<FIELD>;
-# the type checker sees the core class, and code reads provider fields through `provider(name)`
+
+# the type checker sees the core class; code reads the provider fields through `provider(name)`
+# and `provider_options(name)`
 if TYPE_CHECKING:
     Settings = _CoreSettings
 else:
-    Settings = create_model("Settings", __base__=_CoreSettings, **_provider_fields)
+    Settings = create_model("Settings", __base__=_CoreSettings, **_provider_fields())
 
 
 def _is_weak(value: str) -> bool:

@@ -1,10 +1,20 @@
 import json
+import re
 import stat
+import types
 
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings, load_or_create_local_secrets
+from app import config
+from app.config import REPO_ROOT, Settings, load_or_create_local_secrets
+from app.providers.adyntel import AdyntelOptions
+from app.providers.base import ProviderOptions
+from app.providers.gemini import GeminiOptions
+from app.providers.icypeas import IcypeasOptions
+from app.providers.openai import OpenAIOptions
+from app.providers.prospeo import ProspeoOptions
+from app.providers.reoon import ReoonOptions
 
 STRONG = {
     "DATA_ENGINE_INTERNAL_API_KEY": "i" * 8 + "Xq9vB2mK7pL4nR8sT1wY5zA3cD6fG0hJ",
@@ -84,3 +94,58 @@ def test_the_orchestrator_follows_the_trigger_key(clean_env):
     assert Settings().effective_orchestrator == "trigger"
     clean_env.setenv("DATA_ENGINE_ORCHESTRATOR", "local")
     assert Settings().effective_orchestrator == "local"
+
+
+def _env_example_names() -> list[str]:
+    text = (REPO_ROOT / ".env.example").read_text()
+    return re.findall(r"^(DATA_ENGINE_[A-Z0-9_]+)=", text, flags=re.MULTILINE)
+
+
+def test_every_variable_of_the_env_example_is_a_setting():
+    fields = set(Settings.model_fields)
+    missing = [n for n in _env_example_names() if n.removeprefix("DATA_ENGINE_").lower() not in fields]
+    assert missing == []
+
+
+def test_provider_settings_reach_the_adapters_typed(clean_env):
+    clean_env.setenv("DATA_ENGINE_ICYPEAS_MAX_WAIT_SECONDS", "10")
+    clean_env.setenv("DATA_ENGINE_REOON_MODE", "quick")
+    clean_env.setenv("DATA_ENGINE_GEMINI_GROUNDED_STRUCTURED", "true")
+    clean_env.setenv("DATA_ENGINE_OPENAI_WEB_SEARCH", "false")
+    clean_env.setenv("DATA_ENGINE_PROSPEO_SEARCH_RATE_PER_SECOND", "2")
+    clean_env.setenv("DATA_ENGINE_ADYNTEL_EMAIL", "ops@example.com")
+    settings = Settings()
+    assert settings.provider_options("icypeas") == IcypeasOptions(max_wait_seconds=10.0)
+    assert settings.provider_options("reoon") == ReoonOptions(mode="quick")
+    assert settings.provider_options("gemini") == GeminiOptions(grounded_structured=True)
+    assert settings.provider_options("openai") == OpenAIOptions(web_search=False)
+    assert settings.provider_options("prospeo") == ProspeoOptions(search_rate_per_second=2.0)
+    email = settings.provider_options("adyntel")
+    assert isinstance(email, AdyntelOptions) and email.email is not None
+    assert email.email.get_secret_value() == "ops@example.com"
+    # a provider without settings of its own gets the empty model
+    assert type(settings.provider_options("leadmagic")) is ProviderOptions
+
+
+def test_a_secret_option_is_scrubbed_like_a_key(clean_env):
+    clean_env.setenv("DATA_ENGINE_ADYNTEL_EMAIL", "ops@example.com")
+    clean_env.setenv("DATA_ENGINE_ICYPEAS_API_KEY", "icy-key-123456")
+    assert {"ops@example.com", "icy-key-123456"} <= set(Settings().all_secret_values())
+
+
+def test_a_provider_option_out_of_bounds_stops_the_start(clean_env):
+    clean_env.setenv("DATA_ENGINE_PROSPEO_SEARCH_RATE_PER_SECOND", "0")
+    with pytest.raises(ValidationError, match="prospeo_search_rate_per_second"):
+        Settings()
+
+
+def test_an_option_named_like_a_connection_setting_is_refused(monkeypatch):
+    # e.g. an OPTIONS field `timeout_seconds` would be DATA_ENGINE_<P>_TIMEOUT_SECONDS, the client timeout
+    class Clashing(ProviderOptions):
+        timeout_seconds: int = 10
+
+    fake = types.ModuleType("fake")
+    fake.OPTIONS = Clashing  # type: ignore[attr-defined]
+    monkeypatch.setattr(config, "ADAPTERS", {"fake": fake})
+    with pytest.raises(RuntimeError, match="fake_timeout_seconds is declared twice"):
+        config._provider_fields()

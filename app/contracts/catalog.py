@@ -59,20 +59,9 @@ def _company_domain(i: BaseModel) -> list[str]:
     return [] if i.best_domain else ["domain|website"]
 
 
-_FILTERS = (
-    "query",
-    "company_domains",
-    "company_names",
-    "job_titles",
-    "seniorities",
-    "industries",
-    "locations",
-    "employee_ranges",
-)
-
-
 def _search_filters(i: BaseModel) -> list[str]:
-    return [] if any(getattr(i, f) for f in _FILTERS) else ["|".join(_FILTERS)]
+    assert isinstance(i, e.SearchInput)
+    return [] if i.filters_set() else ["|".join(e.SEARCH_FILTERS)]
 
 
 @dataclass(frozen=True)

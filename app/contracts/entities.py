@@ -72,8 +72,9 @@ class CompanyInput(CanonicalInput):
         return normalize_domain(self.domain) or normalize_domain(self.website)
 
 
-class SearchInput(CanonicalInput):
-    """Filters shared by person.search and company.search; each provider maps what it supports."""
+class SearchFilters(CanonicalInput):
+    """The filters of person.search and company.search, declared once: each search provider says
+    which of them it maps (app/providers/_search.py), and skips a search that sets another."""
 
     query: str | None = Field(default=None, max_length=300, description="Free-text keywords")
     company_domains: list[str] | None = Field(default=None, max_length=100)
@@ -83,13 +84,25 @@ class SearchInput(CanonicalInput):
     industries: list[str] | None = Field(default=None, max_length=50)
     locations: list[str] | None = Field(default=None, max_length=50, description="Country names or ISO codes")
     employee_ranges: list[str] | None = Field(default=None, max_length=20, description='e.g. "11-50", "51-200"')
+
+    def filters_set(self) -> list[str]:
+        """The filters this search sets, in declaration order."""
+        return [f for f in SEARCH_FILTERS if getattr(self, f)]
+
+    def domains(self) -> list[str]:
+        return [d for d in (normalize_domain(x) for x in self.company_domains or []) if d]
+
+
+SEARCH_FILTERS: tuple[str, ...] = tuple(SearchFilters.model_fields)
+
+
+class SearchInput(SearchFilters):
+    """Filters shared by person.search and company.search; each provider maps what it supports."""
+
     limit: int = Field(default=25, ge=1, le=100)
     cursors: dict[str, Any] | None = Field(
         default=None, description="next_cursors of a previous answer: resumes each provider where it stopped"
     )
-
-    def domains(self) -> list[str]:
-        return [d for d in (normalize_domain(x) for x in self.company_domains or []) if d]
 
 
 # --- outputs -------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ class Engine:
         else:
             context = ActionContext(
                 client=client,
-                options=self.providers.options,
+                options=self.providers.options[action.provider],
                 gate=self.providers.gate,
                 deadline=deadline,
                 max_inline_wait_seconds=budget.max_inline_wait,

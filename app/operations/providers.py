@@ -7,9 +7,11 @@ from typing import Any
 
 import httpx
 
+from app.config import Settings
 from app.db import Db
 from app.providers import ADAPTERS
 from app.providers._http import ProviderClient, RetryPolicy
+from app.providers.base import ProviderOptions
 
 ENSURE_SLOT = "INSERT INTO provider_rate_slots (key) VALUES ($1) ON CONFLICT (key) DO NOTHING"
 # The row lock serialises every process's claim: each claim takes the next free slot and pushes
@@ -52,15 +54,19 @@ class RateGateDb:
 class Providers:
     clients: dict[str, ProviderClient]
     gate: Any
-    options: dict[str, Any]
-    """The provider-specific settings actions read (reoon_mode, icypeas_*, model names…)."""
+    options: dict[str, ProviderOptions]
+    """Provider name → its adapter's typed settings (`IcypeasOptions`…), given to its actions as
+    `ActionContext.options`."""
     secrets: list[str]
 
     @classmethod
-    def from_settings(cls, settings: Any, http: httpx.AsyncClient, gate: Any) -> "Providers":
+    def from_settings(cls, settings: Settings, http: httpx.AsyncClient, gate: Any) -> "Providers":
         clients = {}
+        options = {}
         for name, module in ADAPTERS.items():
             conf = settings.provider(name)
+            options[name] = settings.provider_options(name)
+            documented_concurrency: int = getattr(module, "CONCURRENCY", DEFAULT_CONCURRENCY)
             clients[name] = ProviderClient(
                 name=name,
                 http=http,
@@ -70,19 +76,9 @@ class Providers:
                 retry=RetryPolicy(
                     max_retries=conf.max_retries, retry_after_max=settings.provider_retry_after_max_seconds
                 ),
-                concurrency=conf.concurrency or getattr(module, "CONCURRENCY", DEFAULT_CONCURRENCY),
+                concurrency=conf.concurrency or documented_concurrency,
                 rate_per_second=conf.rate_per_second or getattr(module, "RATE_PER_SECOND", None),
                 rate_per_endpoint=getattr(module, "RATE_PER_ENDPOINT", False),
-                path_rates=module.path_rates(settings) if hasattr(module, "path_rates") else {},
+                path_rates=module.path_rates(options[name]) if hasattr(module, "path_rates") else {},
             )
-        options = {
-            k: v
-            for k, v in settings.model_dump().items()
-            if k.split("_")[0] in ADAPTERS
-            and not k.endswith(
-                ("_api_key", "_base_url", "_timeout_seconds", "_concurrency", "_rate_per_second", "_max_retries")
-            )
-        }
-        if settings.adyntel_email is not None:
-            options["adyntel_email"] = settings.adyntel_email.get_secret_value()
         return cls(clients=clients, gate=gate, options=options, secrets=settings.all_secret_values())

@@ -1,5 +1,6 @@
 """Provider adapters: one module per provider, each declaring NAME, BASE_URL (the documented
-origin), TIMEOUT_SECONDS and ACTIONS (operation_id → Action)."""
+origin), TIMEOUT_SECONDS and ACTIONS (operation_id → Action), and OPTIONS (its settings model,
+a `ProviderOptions`) when it has settings of its own."""
 
 from types import ModuleType
 
@@ -16,6 +17,7 @@ from app.providers import (
     prospeo,
     reoon,
 )
+from app.providers.base import ProviderOptions
 
 ADAPTERS: dict[str, ModuleType] = {
     module.NAME: module
@@ -33,3 +35,9 @@ ADAPTERS: dict[str, ModuleType] = {
         openai,
     )
 }
+
+
+def options_model(module: ModuleType) -> type[ProviderOptions]:
+    """The adapter's settings model; `ProviderOptions` (no fields) when it has none."""
+    model: type[ProviderOptions] = getattr(module, "OPTIONS", ProviderOptions)
+    return model

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel
@@ -21,9 +21,10 @@ from app.contracts.entities import CompanyInput
 from app.contracts.normalize import normalize_domain
 from app.providers.base import ActionResult, failed, found, not_found
 
-CONFIDENCE_LEVELS = ("high", "medium", "low")
+Confidence = Literal["high", "medium", "low"]
+CONFIDENCE_LEVELS: tuple[Confidence, ...] = get_args(Confidence)
 """Best first: the `confidence` enum of the answer schema."""
-DEFAULT_MIN_CONFIDENCE = "medium"
+DEFAULT_MIN_CONFIDENCE: Confidence = "medium"
 """docs/providers.md §10.5: a `low` answer is not accepted unless a setting lowers the bar."""
 
 URL_DESCRIPTION = "The exact URL, or null when you could not find it. Never guess or construct a URL."

@@ -10,16 +10,36 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from app.contracts.entities import CompanyInput
 from app.providers._fields import as_dict as _dict
-from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, failed, found, not_found
+from app.providers.base import (
+    Action,
+    ActionContext,
+    ActionResult,
+    AttemptStatus,
+    ProviderOptions,
+    failed,
+    found,
+    not_found,
+)
 
 NAME = "adyntel"
 BASE_URL = "https://api.adyntel.com"
 # no latency is published; Meta first scrapes the company's site for its Facebook page [§9.2]
 TIMEOUT_SECONDS = 45.0
+
+
+class AdyntelOptions(ProviderOptions):
+    """DATA_ENGINE_ADYNTEL_<FIELD>."""
+
+    email: SecretStr | None = None
+    """The account email: half of the credentials, sent beside the key [§9]."""
+
+
+OPTIONS = AdyntelOptions
+Context = ActionContext[AdyntelOptions]
 
 
 def _str(value: Any) -> str | None:
@@ -135,13 +155,13 @@ def _error_code(message: str) -> str:
 async def _search(
     path: str,
     data: BaseModel,
-    ctx: ActionContext,
+    ctx: Context,
     *,
     items: Callable[[dict[str, Any]], Any],
     to_ad: Callable[[dict[str, Any]], dict[str, Any]],
     page: Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]],
 ) -> ActionResult:
-    email = ctx.options.get("adyntel_email")
+    email = ctx.options.email.get_secret_value() if ctx.options.email is not None else ""
     if not email:
         # the account email is half of the credentials [§9]
         return ActionResult(status=AttemptStatus.skipped, skip_reason="not_configured:adyntel_email")
@@ -172,15 +192,15 @@ async def _search(
     return found(page(payload, ads), http_status=status, provider_status=None, raw=payload)
 
 
-async def search_linkedin_ads(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def search_linkedin_ads(data: BaseModel, ctx: Context) -> ActionResult:
     return await _search("/linkedin", data, ctx, items=lambda b: b.get("ads"), to_ad=_linkedin_ad, page=_linkedin_page)
 
 
-async def search_meta_ads(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def search_meta_ads(data: BaseModel, ctx: Context) -> ActionResult:
     return await _search("/facebook", data, ctx, items=_meta_items, to_ad=_meta_ad, page=_meta_page)
 
 
-async def search_google_ads(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def search_google_ads(data: BaseModel, ctx: Context) -> ActionResult:
     return await _search("/google", data, ctx, items=lambda b: b.get("ads"), to_ad=_google_ad, page=_google_page)
 
 

@@ -8,9 +8,10 @@ canonical fields and classifies the outcome; it never decides the waterfall.
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
 from app.providers._http import ProviderClient, ProviderResponse
 
@@ -49,11 +50,23 @@ class RateGate(Protocol):
     async def wait_turn(self, key: str, interval_seconds: float) -> None: ...
 
 
+class ProviderOptions(BaseModel):
+    """A provider's own settings, typed: each adapter that has some declares a subclass beside its
+    actions (e.g. `IcypeasOptions`) and names it `OPTIONS`. A field `<field>` is read from
+    `DATA_ENGINE_<PROVIDER>_<FIELD>` (app/config.py declares the setting from the model), and the
+    field's default is the setting's default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+OptionsT = TypeVar("OptionsT", bound=ProviderOptions, default=ProviderOptions)
+
+
 @dataclass
-class ActionContext:
+class ActionContext(Generic[OptionsT]):
     client: ProviderClient
-    options: dict[str, Any]
-    """Per-provider settings the adapter reads (e.g. reoon mode), from settings and call options."""
+    options: OptionsT
+    """The adapter's settings (its `OPTIONS` model), built once from the deployment settings."""
     gate: RateGate
     deadline: float | None = None
     """`client.clock()` (time.monotonic) by which the whole operation must finish, when it has a budget."""
@@ -81,7 +94,7 @@ class ActionContext:
         await self.client.sleep(seconds)
 
 
-ActionRun = Callable[[BaseModel, ActionContext], Awaitable[ActionResult]]
+ActionRun = Callable[[BaseModel, ActionContext[Any]], Awaitable[ActionResult]]
 Eligibility = Callable[[BaseModel], str | None]
 """Returns a skip reason (e.g. "missing_input:linkedin_url") or None when the action can run."""
 

@@ -21,7 +21,8 @@ from app.providers._fields import as_dict as _dict
 from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
-from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+from app.providers._search import clean, iso_countries, page_answer, skip_reason
+from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, failed, found, not_found
 
 NAME = "blitzapi"
 BASE_URL = "https://api.blitz-api.ai"
@@ -48,18 +49,6 @@ MAX_RESULTS = 50
 MAX_EMPTY_PAGES = 10
 # [§6.2] the people-search `job_level` values (employee-finder list); matched case-insensitively
 JOB_LEVELS = {v.lower(): v for v in ("C-Team", "Director", "Manager", "Other", "Staff", "VP")}
-ISO_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-
-FILTER_FIELDS = (
-    "query",
-    "company_domains",
-    "company_names",
-    "job_titles",
-    "seniorities",
-    "industries",
-    "locations",
-    "employee_ranges",
-)
 # [§6.2, B4] CompanyFilter has no domain filter, and people search has no free-text one: a search
 # that sets such a filter is skipped rather than run with the filter silently dropped.
 COMPANY_SEARCH_FILTERS = frozenset({"query", "company_names", "industries", "locations", "employee_ranges"})
@@ -231,33 +220,21 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
     return found(output, http_status=response.status_code, provider_status="found:true", raw=raw)
 
 
-def _clean(values: list[str] | None) -> list[str]:
-    return [v.strip() for v in values or [] if v and v.strip()]
-
-
-def _countries(data: SearchInput) -> list[str] | None:
-    """ISO 3166-1 alpha-2 codes, as `country_code[]` takes them [§6.2]; None when a location is
-    something else (a country name cannot be mapped without a table the docs do not give)."""
-    values = _clean(data.locations)
-    if any(not ISO_COUNTRY.match(v) for v in values):
-        return None
-    return [v.upper() for v in values]
-
-
 def _company_filter(data: SearchInput, *, company_search: bool) -> dict[str, Any]:
     """CompanyFilter [§6.2, B4]. Categorical values (industry, size) must be Blitz's normalised ones;
     a wrong one silently returns 0 results [B5]. Free text and locations apply to the company itself
     only in a company search."""
     company: dict[str, Any] = {}
-    if names := _clean(data.company_names):
+    if names := clean(data.company_names):
         company["name"] = {"include": names}
     if company_search and data.query and data.query.strip():
         company["keywords"] = {"include": [data.query.strip()]}
-    if industries := _clean(data.industries):
+    if industries := clean(data.industries):
         company["industry"] = {"include": industries}
-    if ranges := _clean(data.employee_ranges):
+    if ranges := clean(data.employee_ranges):
         company["employee_range"] = ranges
-    if company_search and (countries := _countries(data)):
+    # `country_code[]` takes ISO 3166-1 alpha-2 codes [§6.2]
+    if company_search and (countries := iso_countries(data)):
         company["hq"] = {"country_code": countries}
     return company
 
@@ -266,11 +243,11 @@ def _people_filter(data: SearchInput) -> dict[str, Any]:
     """PeopleFilter [§6.2]; `location.country_code[]` is from the official SDK's typed filters [B4
     `types/filters.py`], which docs/providers.md elides as `location{…}`."""
     people: dict[str, Any] = {}
-    if titles := _clean(data.job_titles):
+    if titles := clean(data.job_titles):
         people["job_title"] = {"include": titles}
-    if levels := _clean(data.seniorities):
+    if levels := clean(data.seniorities):
         people["job_level"] = [JOB_LEVELS.get(v.lower(), v) for v in levels]
-    if countries := _countries(data):
+    if countries := iso_countries(data):
         people["location"] = {"country_code": countries}
     return people
 
@@ -279,20 +256,14 @@ def _search_skip(
     data: BaseModel, supported: frozenset[str], build: Callable[[SearchInput], dict[str, Any]]
 ) -> str | None:
     assert isinstance(data, SearchInput)
-    unsupported = [f for f in FILTER_FIELDS if getattr(data, f) and f not in supported]
-    if data.locations and _countries(data) is None:
-        unsupported.append("locations")
-    if unsupported:
-        return "unsupported_filter:" + ",".join(unsupported)
-    cursors = data.cursors or {}
-    if NAME in cursors and cursors[NAME] is None:
-        return "no_more_results"
-    if NAME in cursors and not isinstance(cursors[NAME], str):
-        return "invalid_cursor"
-    if not any(build(data).values()):
-        # an unfiltered search would be billed per result over the whole database
-        return "missing_input:" + "|".join(f for f in FILTER_FIELDS if f in supported)
-    return None
+    return skip_reason(
+        data,
+        NAME,
+        supported,
+        filters=build,
+        cursor_ok=lambda cursor: isinstance(cursor, str),
+        mapped={"locations": iso_countries},
+    )
 
 
 def eligible_company_search(data: BaseModel) -> str | None:
@@ -301,6 +272,11 @@ def eligible_company_search(data: BaseModel) -> str | None:
 
 def eligible_person_search(data: BaseModel) -> str | None:
     return _search_skip(data, PERSON_SEARCH_FILTERS, _people_body)
+
+
+def _next_cursor(payload: dict[str, Any]) -> Any:
+    # `cursor` is null on the last page [§6.2]
+    return payload.get("cursor") or None
 
 
 async def _search(
@@ -319,19 +295,22 @@ async def _search(
         response, payload = await _post(ctx, path, body)
         if response.status_code == 422:
             return _invalid_input(response, payload, payload)
-        results = payload.get("results") if isinstance(payload, dict) else None
-        if not isinstance(results, list):
-            return failed(
-                "no results list in the answer", http_status=response.status_code, provider_status=None, raw=payload
-            )
-        rows = [r for r in results if isinstance(r, dict)]
-        # `cursor` is null on the last page [§6.2]
-        next_cursor = payload.get("cursor") or None
-        if rows:
-            output = {list_key: [to_item(r) for r in rows[: data.limit]], "next_cursors": {NAME: next_cursor}}
-            return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+        answer = page_answer(
+            payload,
+            provider=NAME,
+            rows_key="results",
+            list_key=list_key,
+            to_item=to_item,
+            limit=data.limit,
+            next_cursor=_next_cursor,
+            http_status=response.status_code,
+        )
+        if answer.status is not AttemptStatus.not_found:
+            return answer
+        # no rows on this page
+        next_cursor = _next_cursor(payload)
         if next_cursor is None:
-            return not_found(http_status=response.status_code, provider_status=None, raw=payload)
+            return answer
         if next_cursor == body.get("cursor"):
             # the SDK's guard: a cursor that does not advance would fetch the same page forever [B4]
             return failed(

@@ -19,6 +19,7 @@ from app.providers._fields import as_dict as _dict
 from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
+from app.providers._search import clean, iso_countries, page_answer, skip_reason
 from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
 
 NAME = "companyenrich"
@@ -52,18 +53,6 @@ SENIORITIES = frozenset(
     {"owner", "founder", "c-suite", "partner", "vp", "head", "director", "manager", "senior", "entry", "intern"}
 )
 SENIORITY_ALIASES = {"vice-president": "vp", "c-level": "c-suite", "cxo": "c-suite"}
-ISO_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-
-FILTER_FIELDS = (
-    "query",
-    "company_domains",
-    "company_names",
-    "job_titles",
-    "seniorities",
-    "industries",
-    "locations",
-    "employee_ranges",
-)
 # Filters mapped to documented body fields [§7.2]. Unknown enum values are silently ignored by
 # CompanyEnrich [C5], which would widen the search, so values that cannot be mapped exactly make the
 # action skip, as do filters with no documented field (company domains/names and industries for
@@ -145,54 +134,40 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
     return found(output, http_status=response.status_code, provider_status=None, raw=body)
 
 
-def _clean(values: list[str] | None) -> list[str]:
-    return [v.strip() for v in values or [] if v and v.strip()]
-
-
-def _countries(data: SearchInput) -> list[str] | None:
-    """`countries[]` takes ISO 3166-1 alpha-2 codes [§7.2, C5]; None when a location is not one."""
-    values = _clean(data.locations)
-    return None if any(not ISO_COUNTRY.match(v) for v in values) else [v.upper() for v in values]
-
-
 def _employees(data: SearchInput) -> list[str] | None:
-    labels = [EMPLOYEE_LABELS.get(v, v) for v in _clean(data.employee_ranges)]
+    labels = [EMPLOYEE_LABELS.get(v, v) for v in clean(data.employee_ranges)]
     return None if any(label not in CANONICAL_RANGES for label in labels) else labels
 
 
 def _seniorities(data: SearchInput) -> list[str] | None:
-    values = [re.sub(r"[\s_]+", "-", v.lower()) for v in _clean(data.seniorities)]
+    values = [re.sub(r"[\s_]+", "-", v.lower()) for v in clean(data.seniorities)]
     values = [SENIORITY_ALIASES.get(v, v) for v in values]
     return None if any(v not in SENIORITIES for v in values) else values
 
 
-def _page(data: SearchInput) -> int | None:
-    cursor = (data.cursors or {}).get(NAME)
-    if cursor is None:
-        return 1
+def _page_number(cursor: Any) -> int | None:
     page = _int(cursor)
     return page if page is not None and page >= 1 else None
+
+
+def _page(data: SearchInput) -> int:
+    """The page to read: the cursor (checked by `eligible_*`), else the first."""
+    return _page_number((data.cursors or {}).get(NAME)) or 1
 
 
 def _search_skip(
     data: BaseModel, supported: frozenset[str], build: Callable[[SearchInput], dict[str, Any]]
 ) -> str | None:
     assert isinstance(data, SearchInput)
-    unsupported = [f for f in FILTER_FIELDS if getattr(data, f) and f not in supported]
-    for field, mapped in (("locations", _countries), ("employee_ranges", _employees), ("seniorities", _seniorities)):
-        if field in supported and getattr(data, field) and mapped(data) is None:
-            unsupported.append(field)
-    if unsupported:
-        return "unsupported_filter:" + ",".join(unsupported)
-    cursors = data.cursors or {}
-    if NAME in cursors and cursors[NAME] is None:
-        return "no_more_results"
-    if _page(data) is None:
-        return "invalid_cursor"
-    if not build(data):
-        # an unfiltered search would be charged per result over the whole database
-        return "missing_input:" + "|".join(f for f in FILTER_FIELDS if f in supported)
-    return None
+    return skip_reason(
+        data,
+        NAME,
+        supported,
+        filters=build,
+        cursor_ok=lambda cursor: _page_number(cursor) is not None,
+        # `countries[]` takes ISO 3166-1 alpha-2 codes [§7.2, C5]
+        mapped={"locations": iso_countries, "employee_ranges": _employees, "seniorities": _seniorities},
+    )
 
 
 def eligible_company_search(data: BaseModel) -> str | None:
@@ -219,7 +194,7 @@ async def _search(
     to_item: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> ActionResult:
     assert isinstance(data, SearchInput)
-    page = _page(data) or 1
+    page = _page(data)
     page_size = min(data.limit, MAX_PAGE_SIZE)
     body = {"page": page, "pageSize": page_size, **filters}
     # charged per result, with a minimum even for an empty page [§7.2]: never re-sent after a timeout
@@ -227,16 +202,16 @@ async def _search(
     payload = response.json(NAME)
     if response.status_code in INPUT_ERRORS:
         return _request_error(response, payload)
-    items = payload.get("items") if isinstance(payload, dict) else None
-    if not isinstance(items, list):
-        return failed(
-            "no items list in the answer", http_status=response.status_code, provider_status=None, raw=payload
-        )
-    rows = [r for r in items if isinstance(r, dict)]
-    if not rows:
-        return not_found(http_status=response.status_code, provider_status=None, raw=payload)
-    output = {list_key: [to_item(r) for r in rows], "next_cursors": {NAME: _next_page(payload, page, page_size)}}
-    return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+    return page_answer(
+        payload,
+        provider=NAME,
+        rows_key="items",
+        list_key=list_key,
+        to_item=to_item,
+        limit=data.limit,
+        next_cursor=lambda p: _next_page(p, page, page_size),
+        http_status=response.status_code,
+    )
 
 
 def _company_item(company: dict[str, Any]) -> dict[str, Any]:
@@ -262,7 +237,7 @@ def _company_filters(data: SearchInput) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     if data.query and data.query.strip():
         filters["query"] = data.query.strip()
-    if countries := _countries(data):
+    if countries := iso_countries(data):
         filters["countries"] = countries
     if employees := _employees(data):
         filters["employees"] = employees
@@ -273,12 +248,12 @@ def _people_filters(data: SearchInput) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     if domains := data.domains():
         filters["domains"] = domains  # ≤ 100 [§7.2], as SearchInput allows
-    if titles := _clean(data.job_titles):
+    if titles := clean(data.job_titles):
         # `positionQuery` is a list of strings [§7.2, C4]
         filters["positionQuery"] = titles
     if seniorities := _seniorities(data):
         filters["seniority"] = seniorities
-    if countries := _countries(data):
+    if countries := iso_countries(data):
         filters["countries"] = countries
     return filters
 

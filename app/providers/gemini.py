@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from app.providers import _research
 from app.providers._fields import as_dict as _dict
-from app.providers._research import ResearchTask
-from app.providers.base import Action, ActionContext, ActionResult, failed
+from app.providers._research import Confidence, ResearchTask
+from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed
 
 NAME = "gemini"
 BASE_URL = "https://generativelanguage.googleapis.com"
@@ -24,22 +24,36 @@ TIMEOUT_SECONDS = 30.0
 KEY_INVALID = "API_KEY_INVALID"
 
 
+class GeminiOptions(ProviderOptions):
+    """DATA_ENGINE_GEMINI_<FIELD>."""
+
+    model: str = "gemini-2.5-flash"
+    grounded_structured: bool | None = None
+    """Add Google Search to the structured call; None decides by model id (see `_grounded`)."""
+    min_confidence: Confidence = _research.DEFAULT_MIN_CONFIDENCE
+    """The lowest answer confidence accepted (§10.5)."""
+
+
+OPTIONS = GeminiOptions
+Context = ActionContext[GeminiOptions]
+
+
 def _path(model: str) -> str:
     return f"/v1beta/models/{model.removeprefix('models/')}:generateContent"
 
 
-def _grounded(ctx: ActionContext, model: str) -> bool:
+def _grounded(ctx: Context, model: str) -> bool:
     """Whether to add Google Search to the structured call. §10.2: the combination is documented
     for Gemini 3 models only (older ones answer 400 "Tool use with a response mime type
     'application/json' is unsupported"), so by default only Gemini 3 ids search; the setting
     `gemini_grounded_structured` overrides it."""
-    setting = ctx.options.get("gemini_grounded_structured")
+    setting = ctx.options.grounded_structured
     if setting is None:
         return model.removeprefix("models/").startswith("gemini-3")
-    return bool(setting)
+    return setting
 
 
-def _request(task: ResearchTask, data: BaseModel, ctx: ActionContext, model: str) -> dict[str, Any]:
+def _request(task: ResearchTask, data: BaseModel, ctx: Context, model: str) -> dict[str, Any]:
     company, domain = _research.company_and_domain(data)
     # §10.2: responseSchema is the OpenAPI 3.0 subset with upper-case types and `nullable`
     schema = {
@@ -78,8 +92,8 @@ def _error_result(status: int, body: Any) -> ActionResult:
     return failed(message, http_status=status, provider_status=str(error.get("status") or status), raw=body)
 
 
-async def _resolve(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> ActionResult:
-    model = str(ctx.options["gemini_model"])
+async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionResult:
+    model = ctx.options.model
     _, domain = _research.company_and_domain(data)
     response = await ctx.request(
         "POST",
@@ -124,19 +138,21 @@ async def _resolve(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> A
         return failed("the answer text is not JSON", http_status=status, provider_status="invalid_answer", raw=body)
     # groundingMetadata URIs stay in `raw` as sources; they are never taken as the answer [§10.3]
     return _research.judge(
-        task, answer, domain, min_confidence=_min_confidence(ctx), http_status=status, provider_status=finish, raw=body
+        task,
+        answer,
+        domain,
+        min_confidence=ctx.options.min_confidence,
+        http_status=status,
+        provider_status=finish,
+        raw=body,
     )
 
 
-def _min_confidence(ctx: ActionContext) -> str:
-    return str(ctx.options.get("gemini_min_confidence") or _research.DEFAULT_MIN_CONFIDENCE)
-
-
-async def resolve_g2_url(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def resolve_g2_url(data: BaseModel, ctx: Context) -> ActionResult:
     return await _resolve(_research.G2, data, ctx)
 
 
-async def resolve_pricing_page_url(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def resolve_pricing_page_url(data: BaseModel, ctx: Context) -> ActionResult:
     return await _resolve(_research.PRICING, data, ctx)
 
 

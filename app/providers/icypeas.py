@@ -5,9 +5,9 @@ leaves NONE/SCHEDULED/IN_PROGRESS. Icypeas documents 30 reads a minute and asks 
 reads [I3, I5], so:
 - every read, a retried one included, first claims an account-wide slot from the shared rate gate
   (Postgres-backed: every concurrent search in every process shares one schedule,
-  `icypeas_read_interval_seconds` apart, 3 s by default as the docs ask);
-- one search reads no more often than every `icypeas_poll_interval_seconds`;
-- a search is given at most `icypeas_max_wait_seconds` (45 s), and never a second start.
+  `IcypeasOptions.read_interval_seconds` apart, 3 s by default as the docs ask);
+- one search reads no more often than every `poll_interval_seconds`;
+- a search is given at most `max_wait_seconds` (45 s), and never a second start.
 The key goes in `Authorization` as is: a `Bearer ` prefix is rejected [I2].
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.contracts.entities import PersonInput
-from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed, found, not_found
 
 NAME = "icypeas"
 BASE_URL = "https://app.icypeas.com"
@@ -27,6 +27,22 @@ READS_KEY = "icypeas:reads"
 # [I3, I5] 30 reads a minute, at least 3 s apart
 READ_INTERVAL_SECONDS = 3.0
 
+
+class IcypeasOptions(ProviderOptions):
+    """DATA_ENGINE_ICYPEAS_<FIELD>."""
+
+    max_wait_seconds: float = 45.0
+    """The longest one search is waited for (CONTRACT §8)."""
+    read_interval_seconds: float = READ_INTERVAL_SECONDS
+    """Account-wide spacing of result reads, across processes: Icypeas documents 30 reads a minute
+    and asks for 3 s between reads [I3, I5]."""
+    poll_interval_seconds: float = 3.0
+    """How often one search reads its result."""
+
+
+OPTIONS = IcypeasOptions
+Context = ActionContext[IcypeasOptions]
+
 PENDING = frozenset({"NONE", "SCHEDULED", "IN_PROGRESS"})
 FOUND = frozenset({"FOUND", "DEBITED"})
 NOT_FOUND = frozenset({"NOT_FOUND", "DEBITED_NOT_FOUND"})
@@ -34,7 +50,7 @@ NOT_FOUND = frozenset({"NOT_FOUND", "DEBITED_NOT_FOUND"})
 CERTAINTY_RANK = {"ultra_sure": 0, "very_sure": 1, "sure": 2, "probable": 3}
 
 
-def _headers(ctx: ActionContext) -> dict[str, str]:
+def _headers(ctx: Context) -> dict[str, str]:
     return {"Authorization": ctx.client.api_key or "", "Content-Type": "application/json"}
 
 
@@ -55,7 +71,7 @@ def _body_error(body: Any) -> str | None:
     return None
 
 
-async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def resolve_email(data: BaseModel, ctx: Context) -> ActionResult:
     assert isinstance(data, PersonInput)
     first, last = data.names()
     body = {
@@ -73,12 +89,12 @@ async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
             "no search id in the answer", http_status=started.status_code, provider_status=None, raw=start_body
         )
 
-    budget = float(ctx.options.get("icypeas_max_wait_seconds", 45.0))
+    budget = ctx.options.max_wait_seconds
     deadline = ctx.clock() + budget
     if ctx.deadline is not None:
         deadline = min(deadline, ctx.deadline)
-    poll_interval = float(ctx.options.get("icypeas_poll_interval_seconds", 3.0))
-    read_interval = float(ctx.options.get("icypeas_read_interval_seconds", READ_INTERVAL_SECONDS))
+    poll_interval = ctx.options.poll_interval_seconds
+    read_interval = ctx.options.read_interval_seconds
 
     async def take_turn() -> None:
         # before every read the policy sends, retries of a 429'd read included: a retry that

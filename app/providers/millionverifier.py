@@ -13,8 +13,12 @@ from app.providers.base import Action, ActionContext, ActionResult, AttemptStatu
 
 NAME = "millionverifier"
 BASE_URL = "https://api.millionverifier.com"
-# the client timeout must exceed the `timeout` MillionVerifier is given (10 s by default)
+# the client timeout must exceed the `timeout` MillionVerifier is given
 TIMEOUT_SECONDS = 15.0
+# the `timeout` parameter (2-60 s [§3, M1]; CONTRACT §8 default 10 s). Not a setting today: the name
+# DATA_ENGINE_MILLIONVERIFIER_TIMEOUT_SECONDS is taken by the client timeout every provider has
+# (ProviderSettings.timeout_seconds), which is what that variable has always set.
+VERIFY_TIMEOUT_SECONDS = 10
 PATH = "/api/v3/"
 
 # result → (verdict, conclusive). catch_all and unknown are inconclusive: Reoon gets a turn.
@@ -44,7 +48,7 @@ async def verify_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
     params = {
         "api": ctx.client.api_key,
         "email": email,
-        "timeout": ctx.options.get("millionverifier_timeout_seconds", 10),
+        "timeout": VERIFY_TIMEOUT_SECONDS,
     }
     response = await ctx.request("GET", PATH, params=params)
     body: Any = response.json(NAME)

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from app.providers import _research
 from app.providers._http import ProviderResponse
-from app.providers._research import ResearchTask
-from app.providers.base import Action, ActionContext, ActionResult, failed
+from app.providers._research import Confidence, ResearchTask
+from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed
 
 NAME = "openai"
 BASE_URL = "https://api.openai.com"
@@ -25,7 +25,22 @@ TIMEOUT_SECONDS = 45.0
 QUOTA_EXCEEDED = "insufficient_quota"
 
 
-def _request(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> dict[str, Any]:
+class OpenAIOptions(ProviderOptions):
+    """DATA_ENGINE_OPENAI_<FIELD>."""
+
+    model: str = "gpt-4.1-mini"
+    min_confidence: Confidence = _research.DEFAULT_MIN_CONFIDENCE
+    """The lowest answer confidence accepted (§10.5)."""
+    web_search: bool = True
+    """UNCONFIRMED (§11.2): that web_search and a json_schema format combine in one call; false
+    turns the search off if the API refuses the combination."""
+
+
+OPTIONS = OpenAIOptions
+Context = ActionContext[OpenAIOptions]
+
+
+def _request(task: ResearchTask, data: BaseModel, ctx: Context) -> dict[str, Any]:
     company, domain = _research.company_and_domain(data)
     # §11.2: strict mode wants every property required and additionalProperties false; the
     # optional url is a null union
@@ -43,14 +58,14 @@ def _request(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> dict[st
         },
     }
     body: dict[str, Any] = {
-        "model": str(ctx.options["openai_model"]),
+        "model": ctx.options.model,
         "instructions": task.instructions,
         "input": task.question(company, domain),
         "text": {"format": {"type": "json_schema", "name": task.schema_name, "strict": True, "schema": schema}},
     }
     # UNCONFIRMED (§11.2): that web_search and a json_schema format combine in one call; the
     # setting `openai_web_search` turns the search off if the API refuses the combination
-    if ctx.options.get("openai_web_search", True):
+    if ctx.options.web_search:
         body["tools"] = [{"type": "web_search", "filters": {"allowed_domains": task.search_domains(domain)}}]
     return body
 
@@ -65,7 +80,7 @@ def _is_quota(body: Any) -> bool:
     return QUOTA_EXCEEDED in (error.get("code"), error.get("type"))
 
 
-async def _send(body: dict[str, Any], ctx: ActionContext) -> ProviderResponse:
+async def _send(body: dict[str, Any], ctx: Context) -> ProviderResponse:
     """One Responses call. An exhausted quota (429 `insufficient_quota`, §11.4) is an answer, never
     retried; a rate-limit 429 is waited out and retried by the shared policy (Retry-After honoured)."""
     headers = {"Authorization": f"Bearer {ctx.client.api_key}"}
@@ -119,7 +134,7 @@ def _output_text(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return ("".join(texts) if texts else None), None
 
 
-async def _resolve(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionResult:
     _, domain = _research.company_and_domain(data)
     request = _request(task, data, ctx)
     response = await _send(request, ctx)
@@ -167,22 +182,18 @@ async def _resolve(task: ResearchTask, data: BaseModel, ctx: ActionContext) -> A
         task,
         answer,
         domain,
-        min_confidence=_min_confidence(ctx),
+        min_confidence=ctx.options.min_confidence,
         http_status=status,
         provider_status=run_status,
         raw=body,
     )
 
 
-def _min_confidence(ctx: ActionContext) -> str:
-    return str(ctx.options.get("openai_min_confidence") or _research.DEFAULT_MIN_CONFIDENCE)
-
-
-async def resolve_g2_url(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def resolve_g2_url(data: BaseModel, ctx: Context) -> ActionResult:
     return await _resolve(_research.G2, data, ctx)
 
 
-async def resolve_pricing_page_url(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def resolve_pricing_page_url(data: BaseModel, ctx: Context) -> ActionResult:
     return await _resolve(_research.PRICING, data, ctx)
 
 

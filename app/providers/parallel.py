@@ -2,27 +2,26 @@
 
 One run per attempt: `POST /v1/tasks/runs` creates it (202, `run_id`), then
 `GET /v1/tasks/runs/{run_id}/result?timeout=<s>` blocks until it completes or answers 408 (not
-done yet) (§8.2). The wait is bounded by `parallel_max_wait_seconds` and the operation's deadline;
+done yet) (§8.2). The wait is bounded by `ParallelOptions.max_wait_seconds` and the operation's deadline;
 when it runs out the attempt fails with `provider_status="timeout"` and the run id in `raw`, and no
 second run is ever started (§0.1.7).
 """
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.contracts.entities import PersonInput
 from app.contracts.normalize import normalize_email
+from app.providers._fields import as_dict as _dict
 from app.providers._http import ProviderError
-from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed, found, not_found
 
 NAME = "parallel"
 BASE_URL = "https://api.parallel.ai"
 # the create call answers at once (§8.1); the result waits set their own timeouts
 TIMEOUT_SECONDS = 30.0
 RUNS = "/v1/tasks/runs"
-DEFAULT_PROCESSOR = "core"
-DEFAULT_MAX_WAIT_SECONDS = 100.0
 # the result endpoint's `timeout` is an integer number of seconds (§8.2, default 600)
 MIN_WAIT_SECONDS = 1
 MAX_WAIT_SECONDS = 600
@@ -33,6 +32,19 @@ READ_MARGIN_SECONDS = 5.0
 POLL_FLOOR_SECONDS = 1.0
 RETRY_PAUSE_SECONDS = 1.0
 NOT_FOUND = "NOT_FOUND"
+
+
+class ParallelOptions(ProviderOptions):
+    """DATA_ENGINE_PARALLEL_<FIELD>."""
+
+    processor: str = Field(default="core", min_length=1)
+    """The Task API processor (§8.1; CONTRACT §8 default `core`); an unknown one is refused with 403."""
+    max_wait_seconds: float = Field(default=100.0, gt=0)
+    """The longest one run is waited for, within the operation's deadline."""
+
+
+OPTIONS = ParallelOptions
+Context = ActionContext[ParallelOptions]
 
 # §8.1 adapter rule: Parallel has no native "not found", so the schema encodes it; no citations,
 # confidence or reasoning fields (the basis carries them)
@@ -94,9 +106,8 @@ def create_body(data: PersonInput, processor: str) -> dict[str, Any]:
     }
 
 
-def _budget_end(ctx: ActionContext) -> float:
-    max_wait = float(ctx.options.get("parallel_max_wait_seconds") or DEFAULT_MAX_WAIT_SECONDS)
-    end = ctx.clock() + max_wait
+def _budget_end(ctx: Context) -> float:
+    end = ctx.clock() + ctx.options.max_wait_seconds
     return min(end, ctx.deadline) if ctx.deadline is not None else end
 
 
@@ -114,7 +125,7 @@ def _classify(body: Any, http_status: int) -> ActionResult:
     """The result of a completed run (§8.2)."""
     if not isinstance(body, dict) or not isinstance(body.get("output"), dict):
         return failed("unexpected response shape", http_status=http_status, provider_status=None, raw=body)
-    run = body.get("run") if isinstance(body.get("run"), dict) else {}
+    run = _dict(body.get("run"))
     status = str(run.get("status") or "completed")
     if status != "completed":
         # §0.1.2: any run status but completed is a failure, with the status kept
@@ -134,14 +145,14 @@ def _classify(body: Any, http_status: int) -> ActionResult:
     return found(result, http_status=http_status, provider_status=status, raw=body)
 
 
-async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def resolve_email(data: BaseModel, ctx: Context) -> ActionResult:
     assert isinstance(data, PersonInput)
     headers = {"x-api-key": ctx.client.api_key or ""}
     until = _budget_end(ctx)
     if until - ctx.clock() < MIN_WAIT_SECONDS:
         # a run that cannot be waited for would only be paid for
         return failed("no time left to wait for a run", http_status=None, provider_status="timeout", raw=None)
-    processor = str(ctx.options.get("parallel_processor") or DEFAULT_PROCESSOR)
+    processor = ctx.options.processor
     # a retry wait that would end after the budget is not slept: no time would be left for the run
     created = await ctx.request("POST", RUNS, json_body=create_body(data, processor), headers=headers, deadline=until)
     run: Any = created.json(NAME)
@@ -153,7 +164,7 @@ async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
     return await _wait(ctx, str(run_id), run, until, headers)
 
 
-async def _wait(ctx: ActionContext, run_id: str, run: Any, until: float, headers: dict[str, str]) -> ActionResult:
+async def _wait(ctx: Context, run_id: str, run: Any, until: float, headers: dict[str, str]) -> ActionResult:
     """Block on the result endpoint until the run completes or the budget ends. Transient errors
     (5xx, 429, network) are retried here, within the budget, rather than by the HTTP layer: the run
     is already paid for, and the budget, not a retry count, bounds the wait."""

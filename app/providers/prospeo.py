@@ -12,7 +12,7 @@ page is cut to the caller's `limit` and the next cursor is the next page number.
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.contracts.entities import CompanyInput, SearchInput
 from app.contracts.normalize import normalize_domain, normalize_linkedin_url
@@ -20,7 +20,8 @@ from app.providers._fields import as_dict as _dict
 from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
-from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+from app.providers._search import page_answer, skip_reason
+from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed, found, not_found
 
 NAME = "prospeo"
 BASE_URL = "https://api.prospeo.io"
@@ -36,9 +37,20 @@ RATE_PER_SECOND = 5.0
 SEARCH_BUCKET = "search"
 
 
-def path_rates(settings: Any) -> dict[str, tuple[str, float]]:
-    """Both search routes share the one search limit (`prospeo_search_rate_per_second`)."""
-    rate = float(settings.prospeo_search_rate_per_second)
+class ProspeoOptions(ProviderOptions):
+    """DATA_ENGINE_PROSPEO_<FIELD>; enrichment's pace is the common `rate_per_second`."""
+
+    search_rate_per_second: float = Field(default=1.0, gt=0)
+    """Search is paced apart from enrichment: 1/s on the Starter plan, 2 on Growth, 5 on Pro [P7];
+    raise it to your plan's."""
+
+
+OPTIONS = ProspeoOptions
+
+
+def path_rates(options: ProspeoOptions) -> dict[str, tuple[str, float]]:
+    """Both search routes share the one search limit (`search_rate_per_second`)."""
+    rate = options.search_rate_per_second
     return {SEARCH_COMPANY_PATH: (SEARCH_BUCKET, rate), SEARCH_PERSON_PATH: (SEARCH_BUCKET, rate)}
 
 
@@ -48,16 +60,6 @@ NOT_FOUND_CODES = frozenset({"NO_MATCH", "NO_RESULTS"})
 RETRY_CODE = "INTERNAL_ERROR"
 MAX_PAGE = 1000  # [§5.2]
 
-FILTER_FIELDS = (
-    "query",
-    "company_domains",
-    "company_names",
-    "job_titles",
-    "seniorities",
-    "industries",
-    "locations",
-    "employee_ranges",
-)
 # Only filters whose API shape docs/providers.md documents are mapped [§5.2, SP §5.3]: the API-only
 # `filters.company.websites` / `filters.company.names`, and `person_job_title` / `person_seniority`
 # ({"include": [...]}). Industry, location and headcount values must come from Prospeo's own
@@ -148,26 +150,25 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
     return found(output, http_status=response.status_code, provider_status=None, raw=payload)
 
 
-def _page(data: SearchInput) -> int | None:
-    cursor = (data.cursors or {}).get(NAME)
-    if cursor is None:
-        return 1
+def _page_number(cursor: Any) -> int | None:
     page = _int(cursor)
     return page if page is not None and 1 <= page <= MAX_PAGE else None
 
 
+def _page(data: SearchInput) -> int:
+    """The page to read: the cursor (checked by `eligible_*`), else the first."""
+    return _page_number((data.cursors or {}).get(NAME)) or 1
+
+
 def _search_skip(data: BaseModel, supported: frozenset[str]) -> str | None:
     assert isinstance(data, SearchInput)
-    unsupported = [f for f in FILTER_FIELDS if getattr(data, f) and f not in supported]
-    if unsupported:
-        return "unsupported_filter:" + ",".join(unsupported)
-    if data.cursors and NAME in data.cursors and data.cursors[NAME] is None:
-        return "no_more_results"
-    if _page(data) is None:
-        return "invalid_cursor"
-    if not _filters(data, supported):
-        return "missing_input:" + "|".join(f for f in FILTER_FIELDS if f in supported)
-    return None
+    return skip_reason(
+        data,
+        NAME,
+        supported,
+        filters=lambda d: _filters(d, supported),
+        cursor_ok=lambda cursor: _page_number(cursor) is not None,
+    )
 
 
 def eligible_company_search(data: BaseModel) -> str | None:
@@ -213,21 +214,21 @@ async def _search(
     to_item: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> ActionResult:
     assert isinstance(data, SearchInput)
-    page = _page(data) or 1
+    page = _page(data)
     response, payload = await _post(ctx, path, {"page": page, "filters": _filters(data, supported)})
     if (refused := _refusal(response, payload)) is not None:
         return refused
-    results = payload.get("results")
-    if not isinstance(results, list):
-        return failed(
-            "no results list in the answer", http_status=response.status_code, provider_status=None, raw=payload
-        )
-    rows = [r for r in results if isinstance(r, dict)]
-    if not rows:
-        return not_found(http_status=response.status_code, provider_status=None, raw=payload)
     # a page always holds 25 rows [§5.2]: the rows cut off by `limit` are not seen again on the next page
-    output = {list_key: [to_item(r) for r in rows[: data.limit]], "next_cursors": {NAME: _next_page(payload, page)}}
-    return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+    return page_answer(
+        payload,
+        provider=NAME,
+        rows_key="results",
+        list_key=list_key,
+        to_item=to_item,
+        limit=data.limit,
+        next_cursor=lambda p: _next_page(p, page),
+        http_status=response.status_code,
+    )
 
 
 def _person_item(row: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,12 @@ and an HTTP 200 whose `status` is `"error"` or not a known verdict is a failure 
 At most 5 requests may run in parallel (§4): that is the client's concurrency setting.
 """
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from app.contracts.entities import PersonInput
-from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, failed
+from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, ProviderOptions, failed
 
 NAME = "reoon"
 BASE_URL = "https://emailverifier.reoon.com"
@@ -21,8 +21,17 @@ TIMEOUT_SECONDS = 90.0
 CONCURRENCY = 5
 POWER_MIN_TIMEOUT_SECONDS = 90.0
 PATH = "/api/v1/verify"
-MODES = ("power", "quick")
-DEFAULT_MODE = "power"
+
+
+class ReoonOptions(ProviderOptions):
+    """DATA_ENGINE_REOON_<FIELD>."""
+
+    mode: Literal["power", "quick"] = "power"
+    """`power` checks the mailbox (slow, conclusive); `quick` only the address and domain [§4]."""
+
+
+OPTIONS = ReoonOptions
+Context = ActionContext[ReoonOptions]
 
 # status → (verdict, conclusive), adapter rule of §4. catch_all and unknown are inconclusive: the
 # engine keeps them only as a fallback. role_account and inbox_full are definite findings about
@@ -64,7 +73,7 @@ def _error_message(body: dict[str, Any]) -> str:
     return "error"
 
 
-def _timeout(ctx: ActionContext, mode: str) -> float:
+def _timeout(ctx: Context, mode: str) -> float:
     timeout = max(ctx.client.timeout, POWER_MIN_TIMEOUT_SECONDS) if mode == "power" else ctx.client.timeout
     if ctx.deadline is not None:
         # never wait past the operation's budget
@@ -72,11 +81,9 @@ def _timeout(ctx: ActionContext, mode: str) -> float:
     return timeout
 
 
-async def verify_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
+async def verify_email(data: BaseModel, ctx: Context) -> ActionResult:
     assert isinstance(data, PersonInput)
-    mode = str(ctx.options.get("reoon_mode") or DEFAULT_MODE)
-    if mode not in MODES:
-        return failed(f"unsupported reoon_mode {mode!r}", http_status=None, provider_status=None, raw=None)
+    mode = ctx.options.mode
     params = {"email": data.best_email, "key": ctx.client.api_key, "mode": mode}
     response = await ctx.request("GET", PATH, params=params, timeout=_timeout(ctx, mode))
     body: Any = response.json(NAME)

@@ -11,26 +11,33 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from app.operations.providers import RateGateDb
+from app.providers import ADAPTERS, options_model
 from app.providers._http import ProviderClient, RetryPolicy
-from app.providers.base import ActionContext
+from app.providers.adyntel import AdyntelOptions
+from app.providers.base import ActionContext, ProviderOptions
+from app.providers.icypeas import IcypeasOptions
+from app.providers.parallel import ParallelOptions
 from tests.conftest import PROVIDER_TEST_KEY as TEST_KEY  # noqa: E402
 
 FAST_RETRY = RetryPolicy(max_retries=2, initial=0.01, maximum=0.02)
 
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "millionverifier_timeout_seconds": 10,
-    "reoon_mode": "power",
-    "icypeas_max_wait_seconds": 45.0,
-    "icypeas_read_interval_seconds": 0.0,
-    "icypeas_poll_interval_seconds": 0.0,
-    "parallel_processor": "core",
-    "parallel_max_wait_seconds": 5.0,
-    "gemini_model": "gemini-2.5-flash",
-    "openai_model": "gpt-4.1-mini",
-    "adyntel_email": "ops@example.com",
+# where a test differs from the defaults: no real waits between Icypeas reads, a short Parallel
+# budget, an Adyntel account email
+TEST_OPTIONS: dict[str, ProviderOptions] = {
+    "icypeas": IcypeasOptions(read_interval_seconds=0.0, poll_interval_seconds=0.0),
+    "parallel": ParallelOptions(max_wait_seconds=5.0),
+    "adyntel": AdyntelOptions(email=SecretStr("ops@example.com")),
 }
+
+
+def options_for(provider: str, **overrides: Any) -> ProviderOptions:
+    """The provider's typed options for a test: TEST_OPTIONS (else the defaults) with `overrides`,
+    validated as the settings would be."""
+    base = TEST_OPTIONS.get(provider) or options_model(ADAPTERS[provider])()
+    return type(base).model_validate({**base.model_dump(), **overrides})
 
 
 from tests.conftest import provider_base_url as base_url  # noqa: E402
@@ -80,8 +87,9 @@ async def http_client():
 
 @pytest.fixture
 def provider_ctx(http_client, app, clock) -> Callable[..., ActionContext]:
-    """`provider_ctx("reoon", api_key=None, reoon_mode="quick", timeout=1.0)` → an ActionContext whose
-    client targets `https://reoon.provider.test` (mock it with respx)."""
+    """`provider_ctx("reoon", api_key=None, mode="quick", timeout=1.0)` → an ActionContext whose
+    client targets `https://reoon.provider.test` (mock it with respx); keyword arguments other than
+    api_key, timeout and max_retries are fields of the provider's options model (`ReoonOptions`)."""
 
     def make(
         provider: str, *, api_key: str | None = TEST_KEY, timeout: float = 5.0, max_retries: int = 2, **options: Any
@@ -98,6 +106,6 @@ def provider_ctx(http_client, app, clock) -> Callable[..., ActionContext]:
             sleep=clock.sleep,
         )
         gate = RateGateDb(app.state.db, sleep=clock.sleep)
-        return ActionContext(client=client, options={**DEFAULT_OPTIONS, **options}, gate=gate)
+        return ActionContext(client=client, options=options_for(provider, **options), gate=gate)
 
     return make

@@ -121,7 +121,7 @@ class TestRequests:
     async def test_without_the_account_email_the_action_is_skipped_without_a_call(self, provider_ctx, kind, email):
         action, path = ACTIONS[kind]
         route = respx.post(BASE + path).mock(return_value=httpx.Response(204))
-        outcome = await action(COMPANY, provider_ctx("adyntel", adyntel_email=email))
+        outcome = await action(COMPANY, provider_ctx("adyntel", email=email))
         assert outcome.status is AttemptStatus.skipped
         assert outcome.skip_reason == "not_configured:adyntel_email"
         assert route.call_count == 0

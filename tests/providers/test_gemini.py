@@ -85,7 +85,7 @@ class TestRequest:
         route = respx.post(f"{BASE}/v1beta/models/{model}:generateContent").mock(
             return_value=_url("https://www.g2.com/products/acme/reviews")
         )
-        ctx = provider_ctx("gemini", gemini_model=model, gemini_grounded_structured=setting)
+        ctx = provider_ctx("gemini", model=model, grounded_structured=setting)
         await gemini.resolve_g2_url(COMPANY, ctx)
         body = json.loads(route.calls.last.request.content)
         assert (body.get("tools") == [{"google_search": {}}]) is grounded
@@ -159,7 +159,9 @@ class TestG2:
     @respx.mock
     async def test_a_low_confidence_answer_is_not_accepted_unless_configured(self, provider_ctx, setting, status):
         respx.post(URL).mock(return_value=_url("https://www.g2.com/products/acme/reviews", "low"))
-        outcome = await gemini.resolve_g2_url(COMPANY, provider_ctx("gemini", gemini_min_confidence=setting))
+        # None: the setting left at its default
+        options = {} if setting is None else {"min_confidence": setting}
+        outcome = await gemini.resolve_g2_url(COMPANY, provider_ctx("gemini", **options))
         assert outcome.status is status
         if status is AttemptStatus.not_found:
             assert outcome.provider_status == "low_confidence"

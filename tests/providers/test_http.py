@@ -22,7 +22,7 @@ from app.providers._http import (
     parse_retry_after,
 )
 from app.providers.base import AttemptStatus
-from tests.providers.conftest import DEFAULT_OPTIONS, TEST_KEY, FakeClock, base_url
+from tests.providers.conftest import TEST_KEY, FakeClock, base_url, options_for
 
 NOW = 1_750_000_000.0
 URL = base_url("millionverifier") + "/api/v3/"
@@ -212,7 +212,7 @@ class TestEngineReportsTheWait:
             )
             for name in ADAPTERS
         }
-        providers = Providers(clients=clients, gate=None, options=dict(DEFAULT_OPTIONS), secrets=[])
+        providers = Providers(clients=clients, gate=None, options={n: options_for(n) for n in ADAPTERS}, secrets=[])
         return Engine(providers, {}), clock
 
     @respx.mock

@@ -130,7 +130,7 @@ class TestResolveEmail:
                 _item("DEBITED", [{"email": "jane@acme.com", "certainty": "sure"}]),
             ]
         )
-        ctx = provider_ctx("icypeas", icypeas_read_interval_seconds=3.0)
+        ctx = provider_ctx("icypeas", read_interval_seconds=3.0)
         gate = RecordingGate()
         ctx.gate = gate
         outcome = await icypeas.resolve_email(PERSON, ctx)
@@ -143,7 +143,8 @@ class TestResolveEmail:
         respx.post(START).mock(return_value=STARTED)
         respx.post(READ).mock(return_value=_item("DEBITED", [{"email": "jane@acme.com", "certainty": "sure"}]))
         ctx = provider_ctx("icypeas")
-        del ctx.options["icypeas_read_interval_seconds"]
+        # the read interval left at its default
+        ctx.options = icypeas.IcypeasOptions(poll_interval_seconds=0.0)
         gate = RecordingGate()
         ctx.gate = gate
         await icypeas.resolve_email(PERSON, ctx)
@@ -179,7 +180,7 @@ class TestResolveEmail:
     async def test_the_wait_is_bounded_and_the_search_never_restarted(self, provider_ctx, clock):
         start = respx.post(START).mock(return_value=STARTED)
         read = respx.post(READ).mock(return_value=_item("IN_PROGRESS"))
-        ctx = provider_ctx("icypeas", icypeas_max_wait_seconds=10.0, icypeas_poll_interval_seconds=3.0)
+        ctx = provider_ctx("icypeas", max_wait_seconds=10.0, poll_interval_seconds=3.0)
         began = clock.now
         outcome = await icypeas.resolve_email(PERSON, ctx)
         # reads at 3, 6 and 9 s; the poll that would read at 12 s finds the 10 s budget spent

@@ -80,7 +80,7 @@ class TestRequest:
     @respx.mock
     async def test_the_pricing_search_is_limited_to_the_company_domain(self, provider_ctx):
         route = respx.post(URL).mock(return_value=_url("https://acme.com/pricing"))
-        await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai", openai_model="gpt-5"))
+        await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai", model="gpt-5"))
         body = json.loads(route.calls.last.request.content)
         assert body["model"] == "gpt-5" and body["text"]["format"]["name"] == "pricing_page_url"
         assert body["tools"] == [{"type": "web_search", "filters": {"allowed_domains": ["acme.com"]}}]
@@ -130,7 +130,7 @@ class TestRequest:
     @respx.mock
     async def test_web_search_can_be_turned_off(self, provider_ctx):
         route = respx.post(URL).mock(return_value=_url("https://acme.com/pricing"))
-        await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai", openai_web_search=False))
+        await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai", web_search=False))
         body = json.loads(route.calls.last.request.content)
         assert "tools" not in body and body["text"]["format"]["type"] == "json_schema"
 
@@ -176,7 +176,7 @@ class TestAnswers:
         outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai"))
         assert outcome.status is AttemptStatus.not_found and outcome.provider_status == "low_confidence"
         respx.post(URL).mock(return_value=_url("https://acme.com/pricing", "low"))
-        outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai", openai_min_confidence="low"))
+        outcome = await openai.resolve_pricing_page_url(COMPANY, provider_ctx("openai", min_confidence="low"))
         assert outcome.status is AttemptStatus.found
 
     @respx.mock

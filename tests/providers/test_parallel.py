@@ -95,7 +95,7 @@ class TestCreateRun:
     async def test_the_processor_comes_from_the_options(self, provider_ctx):
         create = respx.post(CREATE_URL).mock(return_value=_created())
         respx.get(RESULT_URL).mock(return_value=_result())
-        await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_processor="base-fast"))
+        await parallel.resolve_email(PERSON, provider_ctx("parallel", processor="base-fast"))
         assert json.loads(create.calls.last.request.content)["processor"] == "base-fast"
 
     @respx.mock
@@ -111,7 +111,7 @@ class TestCreateRun:
         # §8.3: 403 means an invalid processor
         create = respx.post(CREATE_URL).mock(return_value=httpx.Response(403, json={"error": "bad processor"}))
         with pytest.raises(ProviderAuthError) as e:
-            await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_processor="nope"))
+            await parallel.resolve_email(PERSON, provider_ctx("parallel", processor="nope"))
         assert create.call_count == 1 and e.value.status_code == 403
 
     @respx.mock
@@ -136,7 +136,7 @@ class TestCreateRun:
     async def test_a_retry_after_longer_than_the_budget_is_not_slept(self, provider_ctx, clock):
         create = respx.post(CREATE_URL).mock(return_value=httpx.Response(429, headers={"Retry-After": "30"}))
         with pytest.raises(ProviderRateLimitError) as e:
-            await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_max_wait_seconds=5.0))
+            await parallel.resolve_email(PERSON, provider_ctx("parallel", max_wait_seconds=5.0))
         assert create.call_count == 1 and clock.sleeps == [] and e.value.retry_after == 30.0
 
     @respx.mock
@@ -182,7 +182,7 @@ class TestResult:
     async def test_the_result_is_read_with_a_timeout_within_the_budget(self, provider_ctx):
         respx.post(CREATE_URL).mock(return_value=_created())
         result = respx.get(RESULT_URL).mock(return_value=_result())
-        await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_max_wait_seconds=5.0))
+        await parallel.resolve_email(PERSON, provider_ctx("parallel", max_wait_seconds=5.0))
         request = result.calls.last.request
         assert request.method == "GET" and request.url.path == f"/v1/tasks/runs/{RUN_ID}/result"
         assert request.headers["x-api-key"] == TEST_KEY
@@ -194,7 +194,7 @@ class TestResult:
     async def test_the_operation_deadline_caps_the_wait(self, provider_ctx, clock):
         respx.post(CREATE_URL).mock(return_value=_created())
         result = respx.get(RESULT_URL).mock(return_value=_result())
-        ctx = provider_ctx("parallel", parallel_max_wait_seconds=100.0)
+        ctx = provider_ctx("parallel", max_wait_seconds=100.0)
         ctx.deadline = clock.now + 3.5
         await parallel.resolve_email(PERSON, ctx)
         assert int(result.calls.last.request.url.params["timeout"]) == 3
@@ -253,7 +253,7 @@ class TestResult:
 
         result = respx.get(RESULT_URL).mock(side_effect=early_408)
         started = clock.now
-        outcome = await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_max_wait_seconds=3.0))
+        outcome = await parallel.resolve_email(PERSON, provider_ctx("parallel", max_wait_seconds=3.0))
         # the whole wait, server holds and pauses between calls, fits the 3 s budget exactly
         assert clock.now - started == 3.0 and clock.sleeps == [0.5, 0.5, 0.5]
         assert [int(c.request.url.params["timeout"]) for c in result.calls] == [3, 2, 1]
@@ -282,7 +282,7 @@ class TestResult:
     async def test_a_result_endpoint_failing_until_the_end_is_a_timeout_with_the_run_id(self, provider_ctx):
         create = respx.post(CREATE_URL).mock(return_value=_created())
         respx.get(RESULT_URL).mock(return_value=httpx.Response(502))
-        outcome = await parallel.resolve_email(PERSON, provider_ctx("parallel", parallel_max_wait_seconds=1.3))
+        outcome = await parallel.resolve_email(PERSON, provider_ctx("parallel", max_wait_seconds=1.3))
         assert outcome.status is AttemptStatus.failed and outcome.provider_status == "timeout"
         assert outcome.raw["run_id"] == RUN_ID and outcome.http_status == 502
         assert create.call_count == 1

@@ -1,6 +1,7 @@
 import httpx
 import pytest
 import respx
+from pydantic import ValidationError
 
 from app.contracts.entities import PersonInput, VerificationOutput
 from app.providers import reoon
@@ -11,6 +12,7 @@ from app.providers._http import (
     ProviderTimeoutError,
 )
 from app.providers.base import AttemptStatus
+from tests.conftest import make_settings
 from tests.providers.conftest import TEST_KEY, base_url, retry_at
 
 URL = base_url("reoon") + "/api/v1/verify"
@@ -57,24 +59,25 @@ class TestVerifyEmail:
     @respx.mock
     async def test_the_mode_comes_from_the_options(self, provider_ctx):
         route = respx.get(URL).mock(return_value=_answer("valid"))
-        await reoon.verify_email(PersonInput(email="a@b.io"), provider_ctx("reoon", reoon_mode="quick"))
+        await reoon.verify_email(PersonInput(email="a@b.io"), provider_ctx("reoon", mode="quick"))
         assert route.calls.last.request.url.params["mode"] == "quick"
         assert route.calls.last.request.url.params["email"] == "a@b.io"
 
     @respx.mock
-    async def test_the_mode_defaults_to_power(self, provider_ctx):
+    async def test_the_mode_defaults_to_power(self, provider_ctx, settings):
         route = respx.get(URL).mock(return_value=_answer("safe"))
         ctx = provider_ctx("reoon")
-        del ctx.options["reoon_mode"]
+        # the options as the app builds them from settings without DATA_ENGINE_REOON_MODE
+        ctx.options = settings.provider_options("reoon")
         await reoon.verify_email(PERSON, ctx)
         assert route.calls.last.request.url.params["mode"] == "power"
 
-    @respx.mock
-    async def test_an_unsupported_mode_is_refused_without_a_call(self, provider_ctx):
-        route = respx.get(URL).mock(return_value=_answer("safe"))
-        outcome = await reoon.verify_email(PERSON, provider_ctx("reoon", reoon_mode="turbo"))
-        assert outcome.status is AttemptStatus.failed and "turbo" in outcome.error
-        assert route.call_count == 0
+    def test_an_unsupported_mode_is_refused_at_start(self):
+        # the adapter never sees one: the setting is refused when the settings load
+        with pytest.raises(ValidationError, match="reoon_mode"):
+            make_settings("postgresql://unused@127.0.0.1:1/unused", reoon_mode="turbo")
+        with pytest.raises(ValidationError):
+            reoon.ReoonOptions(mode="turbo")  # type: ignore[arg-type]
 
     @respx.mock
     async def test_power_mode_waits_at_least_90_seconds(self, provider_ctx):
@@ -86,7 +89,7 @@ class TestVerifyEmail:
     @respx.mock
     async def test_quick_mode_keeps_the_client_timeout(self, provider_ctx):
         route = respx.get(URL).mock(return_value=_answer("valid"))
-        await reoon.verify_email(PERSON, provider_ctx("reoon", timeout=5.0, reoon_mode="quick"))
+        await reoon.verify_email(PERSON, provider_ctx("reoon", timeout=5.0, mode="quick"))
         assert route.calls.last.request.extensions["timeout"]["read"] == 5.0
 
     @respx.mock
