@@ -20,18 +20,18 @@ from app.providers._http import create_http_client
 from app.routers import (
     api_tokens,
     auth,
-    batch,
     blueprints,
     companies,
     entities,
     execute,
     health,
-    internal,
     operation_runs,
     operations,
-    pipelines,
+    pipeline_runs,
+    submissions,
     super_admin,
     users,
+    worker_callbacks,
 )
 from app.services.dispatch import LocalDispatcher, TriggerDispatcher
 
@@ -94,10 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         operations.router,
         execute.router,
         operation_runs.router,
-        batch.router,
-        pipelines.router,
+        submissions.router,
+        pipeline_runs.router,
         entities.router,
-        internal.router,
+        worker_callbacks.router,
     ):
         app.include_router(router)
     # added last = outermost: the request id is set before anything else can answer

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 
 from app.db import init_connection
-from app.repositories import pipelines as pipelines_repo
+from app.repositories import submissions as submissions_repo
 from bench.stack import Stack
 from bench.wrk import run_wrk
 
@@ -213,7 +213,7 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
     try:
         org, company = uuid.UUID(tenant.org_id), uuid.UUID(tenant.company_id)
         blueprint = uuid.UUID(tenant.blueprints["pipeline"])
-        step_ids = await pipelines_repo.step_ids(conn, PIPELINE_STEPS)
+        step_ids = await submissions_repo.step_ids(conn, PIPELINE_STEPS)
         snapshot = {
             "blueprint_id": str(blueprint),
             "steps": [{"position": i + 1, "operation_id": op} for i, op in enumerate(PIPELINE_STEPS)],
@@ -221,7 +221,7 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
         started = time.monotonic()
         async with conn.transaction():
             submission = uuid.uuid4()
-            await pipelines_repo.insert_submission(
+            await submissions_repo.insert_submission(
                 conn,
                 submission,
                 org,
@@ -232,14 +232,14 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
                 entity_count=len(entities),
             )
             run_ids = [uuid.uuid4() for _ in entities]
-            await pipelines_repo.copy_runs(
+            await submissions_repo.copy_runs(
                 conn,
                 [
                     (rid, org, company, submission, i, "company", "queued", snapshot, "v", e["input"])
                     for i, (rid, e) in enumerate(zip(run_ids, entities, strict=True))
                 ],
             )
-            await pipelines_repo.copy_steps(
+            await submissions_repo.copy_steps(
                 conn,
                 [
                     (uuid.uuid4(), org, rid, step_ids[op], i + 1, op, "queued", {})

@@ -2,12 +2,14 @@
 row per provider attempt, written together."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from app.models.execute import OperationAttempt, OperationRun
+from app.operations.engine import Attempt
 
 RUN_COLUMNS = """id, org_id, company_id, user_id, api_token_id, auth_method, operation_id, entity_type, status,
     input, output, missing_inputs, options, pipeline_run_id, step_position, duration_ms, created_at"""
@@ -69,8 +71,10 @@ async def insert_run(
     pipeline_run_id: uuid.UUID | None,
     step_position: int | None,
     duration_ms: int,
-    attempts: list[dict[str, Any]],
+    attempts: Sequence[Attempt],
+    raw_responses: Sequence[Any],
 ) -> uuid.UUID:
+    """`raw_responses[i]` is what is stored of `attempts[i]`'s provider answer (already redacted)."""
     run_id: uuid.UUID = await conn.fetchval(
         INSERT_RUN,
         org_id,
@@ -95,14 +99,14 @@ async def insert_run(
             org_id,
             run_id,
             [i + 1 for i in range(len(attempts))],
-            [a["provider"] for a in attempts],
-            [a["action"] for a in attempts],
-            [a["status"] for a in attempts],
-            [a["skip_reason"] for a in attempts],
-            [a["http_status"] for a in attempts],
-            [a["provider_status"] for a in attempts],
-            [a["duration_ms"] for a in attempts],
-            [a["raw_response"] for a in attempts],
+            [a.provider for a in attempts],
+            [a.action for a in attempts],
+            [a.status.value for a in attempts],
+            [a.skip_reason for a in attempts],
+            [a.http_status for a in attempts],
+            [a.provider_status for a in attempts],
+            [a.duration_ms for a in attempts],
+            list(raw_responses),
         )
     return run_id
 

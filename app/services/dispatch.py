@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 
 from app.db import Db
-from app.repositories import pipelines as pipelines_repo
+from app.repositories import dispatch as dispatch_repo
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class LocalDispatcher:
     async def enqueue_in_transaction(
         self, conn: asyncpg.Connection, run_ids: list[uuid.UUID], org_id: uuid.UUID, company_id: uuid.UUID
     ) -> None:
-        added = await pipelines_repo.enqueue_local(conn, run_ids, org_id, company_id, LOCAL_MAX_ATTEMPTS)
+        added = await dispatch_repo.enqueue_local(conn, run_ids, org_id, company_id, LOCAL_MAX_ATTEMPTS)
         if added != len(run_ids):
             # add_jobs can skip rows under job_key contention (graphile/worker#580): never leave a run
             # without its job
@@ -111,14 +111,14 @@ class TriggerDispatcher:
                 raise TriggerError(response.status_code, response.text[:500])
             external = _run_ids(response.json(), len(chunk))
             async with self.db.transaction() as conn:
-                await pipelines_repo.mark_dispatched(conn, [r[0] for r in chunk], external)
+                await dispatch_repo.mark_dispatched(conn, [r[0] for r in chunk], external)
 
     async def sweep(self, *, older_than_seconds: float = 30, limit: int = 1000) -> int:
         """Re-send queued runs the orchestrator never acknowledged; returns how many were sent."""
         async with self.db.transaction() as conn:
-            rows = await pipelines_repo.undispatched(conn, older_than_seconds, limit)
+            rows = await dispatch_repo.undispatched(conn, older_than_seconds, limit)
         if rows:
-            await self.send([(r["id"], r["org_id"], r["company_id"], r["entity_index"]) for r in rows])
+            await self.send([(r.id, r.org_id, r.company_id, r.entity_index) for r in rows])
         return len(rows)
 
     async def sweep_forever(self, interval_seconds: float = 30) -> None:

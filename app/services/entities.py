@@ -10,7 +10,7 @@ from app.contracts.normalize import normalize_domain, normalize_email, normalize
 from app.errors import BadRequest
 from app.models.common import Page
 from app.models.entities import CompanyEntity, EntityListRequest, PersonEntity
-from app.models.pipelines import PipelineRun
+from app.models.pipeline_runs import PipelineRun
 from app.pagination import decode_cursor, encode_cursor
 from app.repositories import entities as entities_repo
 

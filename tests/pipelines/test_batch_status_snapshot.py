@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from app.auth.context import org_scope
-from app.models.pipelines import BatchStatusRequest, BatchSubmitRequest
-from app.services import batch as batch_service
+from app.models.submissions import BatchStatusRequest, BatchSubmitRequest
+from app.services import submissions as submissions_service
 from app.services.dispatch import LocalDispatcher
 from tests.factories import create_blueprint, create_company, create_org
 
@@ -72,7 +72,7 @@ async def committed(app):
             "entities": [{"entity_type": "company", "input": {"domain": d}} for d in ("a.com", "b.com")],
         }
     )
-    result = await batch_service.submit(PoolDb(pool), LocalDispatcher(), auth, body, max_entities=10)
+    result = await submissions_service.submit(PoolDb(pool), LocalDispatcher(), auth, body, max_entities=10)
     yield pool, auth, result
     async with pool.acquire() as conn, conn.transaction():
         runs = [str(r) for r in result.pipeline_run_ids]
@@ -101,7 +101,7 @@ async def test_a_run_finishing_mid_read_never_tears_the_status(committed):
 
     async with pool.acquire() as conn, conn.transaction():
         reader = CommitBetweenStatements(conn, last_run_finishes)
-        status = await batch_service.status(reader, auth, BatchStatusRequest(submission_id=result.submission_id))
+        status = await submissions_service.status(reader, auth, BatchStatusRequest(submission_id=result.submission_id))
 
     assert reader.statements >= 1
     open_runs = status.summary.queued + status.summary.running
@@ -118,6 +118,6 @@ async def test_another_orgs_submission_is_not_found(committed, app):
 
     async with app.state.pool.acquire() as conn:
         with pytest.raises(NotFound):
-            await batch_service.status(
+            await submissions_service.status(
                 conn, org_scope(uuid.uuid4()), BatchStatusRequest(submission_id=result.submission_id)
             )

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from app.services import pipeline_worker
+from app.services import execute as execute_service
 from tests.factories import create_blueprint, create_tenant
 from tests.pipelines.test_worker_callbacks import (
     ADYNTEL_GOOGLE,
@@ -220,7 +220,7 @@ class TestStepDuration:
         respx.post(PROSPEO).mock(return_value=prospeo_company("acme.com"))
         run_id = (await submit(pclient, tenant, blueprint, ["acme.com"]))["pipeline_run_ids"][0]
         ticks = iter([100.0, 100.25])
-        monkeypatch.setattr(pipeline_worker, "clock", lambda: next(ticks))
+        monkeypatch.setattr(execute_service, "clock", lambda: next(ticks))
         headers = internal(settings, tenant)
         await call(pclient, "pipeline-runs/start", {"pipeline_run_id": run_id}, headers)
         result = await call(pclient, "steps/execute", {"pipeline_run_id": run_id, "position": 1}, headers)

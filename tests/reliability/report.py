@@ -34,7 +34,7 @@ DEFECTS = [
         "Internal callbacks ignored `x-internal-company-id`: a worker call scoped to one company could "
         "start, execute, finish or fail another company's run of the same org (isolation matrix).",
         "The worker transitions (`start_run`, `run_for_worker`, `lock_step`, `lock_run`, `fail_run`) filter on "
-        "the caller's company scope too (`app/repositories/pipelines.py`, `app/services/pipeline_worker.py`).",
+        "the caller's company scope too (`app/repositories/worker_callbacks.py`, `app/services/worker_callbacks.py`).",
     ),
     (
         "A NUL character (`\\u0000`) or an unpaired surrogate in any string of a body reached Postgres and "
@@ -49,12 +49,12 @@ DEFECTS = [
     ),
     (
         "`steps/execute` took any `position`: one past int4 crashed the query with a 500 (fuzzing).",
-        "`position` is bounded like a blueprint step's (1–1000) (`app/models/pipelines.py`).",
+        "`position` is bounded like a blueprint step's (1–1000) (`app/models/worker_callbacks.py`).",
     ),
     (
         "`batch/status` accepted any `str.isdigit()` cursor: `'²'` or twelve digits crashed with a 500 "
         "(hostile input).",
-        "The cursor must be at most 9 ASCII digits, else 400 `invalid_cursor` (`app/services/batch.py`).",
+        "The cursor must be at most 9 ASCII digits, else 400 `invalid_cursor` (`app/services/submissions.py`).",
     ),
     (
         "Error statuses every endpoint can return were undocumented in the OpenAPI schema: 400 (body not "
@@ -79,7 +79,7 @@ DEFECTS = [
         '`"yes"` taken as a boolean, though the schema says integer and boolean (schemathesis, negative '
         "data accepted).",
         "Integer and boolean request fields are strict (`app/models/common.py`, `blueprints.py`, `entities.py`, "
-        "`orgs.py`, `pipelines.py`).",
+        "`orgs.py`, `submissions.py`).",
     ),
     (
         "Under load (50 clients) the whole API hung: tenant authentication held a pooled connection for the "

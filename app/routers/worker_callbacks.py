@@ -5,9 +5,9 @@ from fastapi import APIRouter, Request
 from app.auth.dependencies import InternalAuth, InternalWorkerAuth
 from app.db import DbDep
 from app.models.common import Data
-from app.models.pipelines import (
+from app.models.pipeline_runs import PipelineRunRef
+from app.models.worker_callbacks import (
     InternalRun,
-    PipelineRunRef,
     RecoverResult,
     RunFailRequest,
     RunFinishRequest,
@@ -17,7 +17,7 @@ from app.models.pipelines import (
     WorkerRef,
 )
 from app.routers._responses import errors
-from app.services import pipeline_worker as worker_service
+from app.services import worker_callbacks as worker_callbacks_service
 
 router = APIRouter(prefix="/api/internal", tags=["internal"])
 
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/internal", tags=["internal"])
 @router.post("/pipeline-runs/start", response_model=Data[InternalRun], responses=errors(400, 404))
 async def start(body: PipelineRunRef, auth: InternalAuth, db: DbDep) -> Data[InternalRun]:
     """Mark a queued run running and return it with its steps (a terminal run is returned as is)."""
-    return Data(data=await worker_service.start(db, auth, body.pipeline_run_id))
+    return Data(data=await worker_callbacks_service.start(db, auth, body.pipeline_run_id))
 
 
 @router.post("/steps/execute", response_model=Data[StepExecuteResult], responses=errors(400, 404, 409))
@@ -35,7 +35,7 @@ async def execute_step(
     """Run one step's operation on the context its earlier steps stored and record its result (a terminal
     step is returned as is); 409 `out_of_order` while an earlier step has not finished."""
     return Data(
-        data=await worker_service.execute_step(
+        data=await worker_callbacks_service.execute_step(
             db, request.app.state.engine, auth, body.pipeline_run_id, body.position, body.context
         )
     )
@@ -45,19 +45,19 @@ async def execute_step(
 async def finish(body: RunFinishRequest, auth: InternalAuth, db: DbDep) -> Data[RunFinishResult]:
     """Upsert the entity record from the run's stored step results and mark the run succeeded (once);
     409 `out_of_order` while a step has not finished."""
-    return Data(data=await worker_service.finish(db, auth, body.pipeline_run_id, body.final_context))
+    return Data(data=await worker_callbacks_service.finish(db, auth, body.pipeline_run_id, body.final_context))
 
 
 @router.post("/pipeline-runs/fail", response_model=Data[InternalRun], responses=errors(400, 404))
 async def fail(body: RunFailRequest, auth: InternalAuth, db: DbDep) -> Data[InternalRun]:
     """The worker gives up on a run: it fails, its remaining steps are skipped."""
-    return Data(data=await worker_service.fail(db, auth, body.pipeline_run_id, body.error))
+    return Data(data=await worker_callbacks_service.fail(db, auth, body.pipeline_run_id, body.error))
 
 
 @router.post("/workers/heartbeat", response_model=Data[WorkerRef], responses=errors(400))
 async def heartbeat(body: WorkerRef, _: InternalWorkerAuth, db: DbDep) -> Data[WorkerRef]:
     """A local worker host is alive."""
-    await worker_service.heartbeat(db, body.worker_id)
+    await worker_callbacks_service.heartbeat(db, body.worker_id)
     return Data(data=body)
 
 
@@ -65,4 +65,4 @@ async def heartbeat(body: WorkerRef, _: InternalWorkerAuth, db: DbDep) -> Data[W
 async def recover(body: WorkerRef, _: InternalWorkerAuth, db: DbDep, request: Request) -> Data[RecoverResult]:
     """Release graphile-worker jobs held by hosts that stopped reporting."""
     stale = request.app.state.settings.worker_stale_seconds
-    return Data(data=await worker_service.recover(db, body.worker_id, stale))
+    return Data(data=await worker_callbacks_service.recover(db, body.worker_id, stale))

@@ -1,3 +1,5 @@
+"""Pipeline runs and their step results."""
+
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
@@ -5,36 +7,18 @@ from fastapi import APIRouter, Body, Request
 from app.auth.dependencies import OrgAdminAuth, ReaderAuth
 from app.db import ConnDep, DbDep
 from app.models.common import Data, Page
-from app.models.pipelines import (
+from app.models.pipeline_runs import (
     PipelineRun,
     PipelineRunDetail,
     PipelineRunListRequest,
     PipelineRunRef,
     StepResult,
     StepResultListRequest,
-    Submission,
-    SubmissionListRequest,
-    SubmissionRef,
 )
 from app.routers._responses import errors
-from app.services import batch as batch_service
 from app.services import pipeline_runs as pipeline_runs_service
 
 router = APIRouter(tags=["pipelines"])
-
-
-@router.post("/api/submissions/list", response_model=Data[Page[Submission]], responses=errors(400))
-async def list_submissions(
-    auth: ReaderAuth, conn: ConnDep, body: Annotated[SubmissionListRequest, Body(default_factory=SubmissionListRequest)]
-) -> Data[Page[Submission]]:
-    """Submissions visible to the caller, newest first."""
-    return Data(data=await pipeline_runs_service.list_submissions(conn, auth, body))
-
-
-@router.post("/api/submissions/get", response_model=Data[Submission], responses=errors(404))
-async def get_submission(body: SubmissionRef, auth: ReaderAuth, conn: ConnDep) -> Data[Submission]:
-    """One submission."""
-    return Data(data=await batch_service.get_submission(conn, auth, body.submission_id))
 
 
 @router.post("/api/pipeline-runs/list", response_model=Data[Page[PipelineRun]], responses=errors(400))

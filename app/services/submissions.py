@@ -1,4 +1,4 @@
-"""Batch submit, status and cancel (CONTRACT §6–§7).
+"""Submissions: batch submit, status and cancel (CONTRACT §6–§7), and the submission reads.
 
 Submit writes one submission, one run per entity and one queued step per enabled step with COPY
 (no per-entity round trips), and in local mode enqueues every run's job in the same transaction.
@@ -14,18 +14,22 @@ from typing import Any
 import asyncpg
 
 from app.auth.context import AuthContext
+from app.contracts.statuses import SUBMISSION_FINISHED, PipelineRunStatus, StepStatus
 from app.db import Db
 from app.errors import BadRequest, Conflict, not_found
 from app.models.blueprints import Blueprint
-from app.models.pipelines import (
+from app.models.common import Page
+from app.models.submissions import (
     BatchStatus,
     BatchStatusRequest,
     BatchSubmitRequest,
     BatchSubmitResult,
     RunPage,
     Submission,
+    SubmissionListRequest,
 )
-from app.repositories import pipelines as pipelines_repo
+from app.pagination import decode_cursor, page
+from app.repositories import submissions as submissions_repo
 from app.services import blueprints as blueprints_service
 from app.services import companies as companies_service
 from app.services.dispatch import Dispatcher
@@ -83,10 +87,10 @@ async def submit(
         company_id = await _company_for(conn, auth, body.company_id)
         org_id = auth.tenant_org_id
         frozen, version = snapshot(blueprint)
-        step_ids = await pipelines_repo.step_ids(conn, [s.operation_id for s in enabled])
+        step_ids = await submissions_repo.step_ids(conn, [s.operation_id for s in enabled])
 
         submission_id = uuid.uuid4()
-        await pipelines_repo.insert_submission(
+        await submissions_repo.insert_submission(
             conn,
             submission_id,
             org_id,
@@ -98,14 +102,25 @@ async def submit(
         )
         run_ids = [uuid.uuid4() for _ in body.entities]
         entity_type = blueprint.entity_type.value
-        await pipelines_repo.copy_runs(
+        await submissions_repo.copy_runs(
             conn,
             [
-                (run_id, org_id, company_id, submission_id, index, entity_type, "queued", frozen, version, entity.input)
+                (
+                    run_id,
+                    org_id,
+                    company_id,
+                    submission_id,
+                    index,
+                    entity_type,
+                    PipelineRunStatus.queued,
+                    frozen,
+                    version,
+                    entity.input,
+                )
                 for index, (run_id, entity) in enumerate(zip(run_ids, body.entities, strict=True))
             ],
         )
-        await pipelines_repo.copy_steps(
+        await submissions_repo.copy_steps(
             conn,
             [
                 (
@@ -115,7 +130,7 @@ async def submit(
                     step_ids[s.operation_id],
                     s.position,
                     s.operation_id,
-                    "queued",
+                    StepStatus.queued,
                     s.step_config,
                 )
                 for run_id in run_ids
@@ -123,17 +138,34 @@ async def submit(
             ],
         )
         await dispatcher.enqueue_in_transaction(conn, run_ids, org_id, company_id)
-        await pipelines_repo.mark_submission_queued(conn, submission_id)
+        await submissions_repo.mark_submission_queued(conn, submission_id)
     # after commit: a rollback above sends nothing
     await dispatcher.dispatch_after_commit(run_ids, org_id, company_id)
     return BatchSubmitResult(submission_id=submission_id, pipeline_run_ids=run_ids)
 
 
 async def get_submission(conn: asyncpg.Connection, auth: AuthContext, submission_id: uuid.UUID) -> Submission:
-    submission = await pipelines_repo.get_submission(conn, auth.tenant_org_id, auth.company_id, submission_id)
+    submission = await submissions_repo.get_submission(
+        conn, auth.tenant_org_id, submission_id, company_scope=auth.company_id
+    )
     if submission is None:
         raise not_found("submission")
     return submission
+
+
+async def list_submissions(
+    conn: asyncpg.Connection, auth: AuthContext, body: SubmissionListRequest
+) -> Page[Submission]:
+    rows = await submissions_repo.list_submissions(
+        conn,
+        auth.tenant_org_id,
+        company_scope=auth.company_id,
+        status=body.status,
+        after=decode_cursor(body.cursor),
+        limit=body.limit,
+    )
+    items, cursor = page(rows, body.limit)
+    return Page[Submission](items=items, next_cursor=cursor)
 
 
 def _decode_index_cursor(cursor: str | None) -> int:
@@ -147,8 +179,8 @@ def _decode_index_cursor(cursor: str | None) -> int:
 
 async def status(conn: asyncpg.Connection, auth: AuthContext, body: BatchStatusRequest) -> BatchStatus:
     after = _decode_index_cursor(body.cursor)
-    found = await pipelines_repo.batch_status(
-        conn, auth.tenant_org_id, auth.company_id, body.submission_id, after, body.limit
+    found = await submissions_repo.batch_status(
+        conn, auth.tenant_org_id, body.submission_id, company_scope=auth.company_id, after_index=after, limit=body.limit
     )
     if found is None:
         raise not_found("submission")
@@ -162,7 +194,7 @@ async def status(conn: asyncpg.Connection, auth: AuthContext, body: BatchStatusR
 
 async def cancel(conn: asyncpg.Connection, auth: AuthContext, submission_id: uuid.UUID) -> Submission:
     submission = await get_submission(conn, auth, submission_id)
-    if submission.status in ("completed", "failed"):
+    if submission.status in SUBMISSION_FINISHED:
         raise Conflict(f"the submission is already {submission.status}", code="submission_finished")
-    await pipelines_repo.cancel_submission(conn, submission.id)
+    await submissions_repo.cancel_submission(conn, submission.id)
     return await get_submission(conn, auth, submission_id)

@@ -1,0 +1,105 @@
+"""The worker's callbacks (`/api/internal/*`, docs/internal-api.md), and the rows their
+repository returns."""
+
+import uuid
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from app.contracts.statuses import PipelineRunStatus, StepStatus
+from app.models.common import RequestSchema, Schema
+from app.models.operations import EntityType
+
+
+class InternalStep(Schema):
+    position: int
+    operation_id: str
+    step_config: dict[str, Any]
+    status: StepStatus
+    output: dict[str, Any] | None
+    context_after: dict[str, Any] | None
+    error_message: str | None
+
+
+class InternalRun(Schema):
+    pipeline_run_id: uuid.UUID
+    status: PipelineRunStatus
+    entity_type: EntityType
+    input: dict[str, Any]
+    steps: list[InternalStep]
+
+
+class StepExecuteRequest(RequestSchema):
+    pipeline_run_id: uuid.UUID
+    position: int = Field(ge=1, le=1000, strict=True)  # a blueprint step's position range
+    context: dict[str, Any] | None = Field(
+        default=None, description="Ignored: the API derives a step's context from the run's stored results"
+    )
+
+
+class StepExecuteResult(Schema):
+    position: int
+    status: StepStatus
+    output: dict[str, Any] | None
+    context_after: dict[str, Any] | None
+    error_message: str | None
+    operation_run_id: uuid.UUID | None
+    run_status: PipelineRunStatus
+
+
+class RunFinishRequest(RequestSchema):
+    pipeline_run_id: uuid.UUID
+    final_context: dict[str, Any] | None = Field(
+        default=None, description="Ignored: the API derives the final context from the run's stored results"
+    )
+
+
+class RunFinishResult(Schema):
+    status: PipelineRunStatus
+    entity_id: uuid.UUID | None
+    record_version: int | None
+
+
+class RunFailRequest(RequestSchema):
+    pipeline_run_id: uuid.UUID
+    error: Annotated[str, StringConstraints(max_length=4000)]
+
+
+class WorkerRef(RequestSchema):
+    worker_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class RecoverResult(Schema):
+    unlocked_workers: list[str]
+
+
+# --- repository rows (never in a response) ----------------------------------------------------
+
+
+class LockedStep(Schema):
+    """A step row locked for a `steps/execute` call, with what the API judges order by."""
+
+    id: uuid.UUID
+    status: StepStatus
+    operation_id: str
+    step_config: Any
+    """As stored (a JSON object from a validated blueprint; an old snapshot may hold anything)."""
+    output: dict[str, Any] | None
+    context_after: dict[str, Any] | None
+    error_message: str | None
+    operation_run_id: uuid.UUID | None
+    run_status: PipelineRunStatus
+    entity_type: EntityType
+    submission_id: uuid.UUID
+    earlier_open: bool
+    """An earlier step is not yet succeeded or skipped: this one must wait."""
+    context_before: dict[str, Any]
+    """The context this step runs on: the last succeeded earlier step's, else the run input."""
+
+
+class FinishState(Schema):
+    """What `pipeline-runs/finish` derives the entity from."""
+
+    open_positions: list[int]
+    """Steps not yet succeeded or skipped, in position order."""
+    final_context: dict[str, Any]

@@ -1,0 +1,219 @@
+"""The worker's callbacks (docs/internal-api.md). Each is idempotent and moves rows only
+forward; `execute_step` holds no database connection while providers answer."""
+
+import uuid
+from typing import Any
+
+import asyncpg
+from pydantic import ValidationError
+
+from app.auth.context import AuthContext
+from app.contracts.statuses import STEP_TERMINAL, PipelineRunStatus, StepStatus
+from app.db import Db
+from app.errors import AppError, Conflict, NotFound, not_found
+from app.models.execute import ExecuteOptions
+from app.models.worker_callbacks import InternalRun, LockedStep, RecoverResult, RunFinishResult, StepExecuteResult
+from app.operations.engine import Engine
+from app.repositories import entities as entities_repo
+from app.repositories import worker_callbacks as worker_callbacks_repo
+from app.services import entities as entities_service
+from app.services import execute as execute_service
+
+# an operation result that lets the pipeline go on; `failed` fails the run (CONTRACT §7)
+STEP_SUCCEEDED = frozenset({"found", "verified", "not_found"})
+
+
+def merge_context(context: dict[str, Any], output: dict[str, Any] | None) -> dict[str, Any]:
+    """The next step's input: non-null output fields over the context (nulls never erase)."""
+    if not output:
+        return dict(context)
+    return {**context, **{k: v for k, v in output.items() if v is not None}}
+
+
+async def _run_view(conn: asyncpg.Connection, auth: AuthContext, run_id: uuid.UUID) -> InternalRun:
+    run = await worker_callbacks_repo.run_for_worker(conn, auth.tenant_org_id, run_id, company_scope=auth.company_id)
+    if run is None:
+        raise not_found("pipeline_run")
+    return run
+
+
+async def start(db: Db, auth: AuthContext, run_id: uuid.UUID) -> InternalRun:
+    async with db.transaction() as conn:
+        await worker_callbacks_repo.start_run(conn, auth.tenant_org_id, run_id, company_scope=auth.company_id)
+        return await _run_view(conn, auth, run_id)
+
+
+def _stored(step: LockedStep, position: int) -> StepExecuteResult:
+    return StepExecuteResult(
+        position=position,
+        status=step.status,
+        output=step.output,
+        context_after=step.context_after,
+        error_message=step.error_message,
+        operation_run_id=step.operation_run_id,
+        run_status=step.run_status,
+    )
+
+
+def _out_of_order(message: str, **details: Any) -> Conflict:
+    return Conflict(message, code="out_of_order", details=details)
+
+
+async def execute_step(
+    db: Db,
+    engine: Engine,
+    auth: AuthContext,
+    run_id: uuid.UUID,
+    position: int,
+    context: dict[str, Any] | None = None,
+) -> StepExecuteResult:
+    """`context` from the worker is ignored: the step gets the context its predecessors stored, so
+    a worker (a stale delivery, a bug) cannot feed a step anything the run did not produce."""
+    org_id, scope = auth.tenant_org_id, auth.company_id
+    async with db.transaction() as conn:
+        step = await worker_callbacks_repo.lock_step(conn, org_id, run_id, position, company_scope=scope)
+        if step is None:
+            raise NotFound("step not found", code="step_not_found")
+        if step.status in STEP_TERMINAL or step.run_status is not PipelineRunStatus.running:
+            # already done (a repeated delivery), or the run was canceled/failed meanwhile
+            return _stored(step, position)
+        if step.earlier_open:
+            raise _out_of_order(f"step {position} cannot run before every earlier step has finished", position=position)
+        context = step.context_before
+        await worker_callbacks_repo.mark_step_running(conn, step.id, context)
+
+    outcome: execute_service.Outcome | None = None
+    try:
+        # a stored step_config the options model refuses (an old blueprint snapshot) fails the step
+        # once with the reason, instead of a 500 the worker would retry
+        outcome = await execute_service.run(
+            engine, step.operation_id, step.entity_type, context, _options(step.step_config)
+        )
+        status, output, missing = outcome.result.status, outcome.result.output, outcome.result.missing_inputs
+        error = outcome.result.error
+    except AppError as e:
+        # an input the operation cannot take, or providers it cannot use, fails the step
+        status, output, missing, error = "failed", None, [], f"{e.code}: {e.message}"
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in ("step_config", *first["loc"]))
+        status, output, missing, error = "failed", None, [], f"invalid_step_config: {where}: {first['msg']}"
+
+    async with db.transaction() as conn:
+        step = await worker_callbacks_repo.lock_step(conn, org_id, run_id, position, company_scope=scope)
+        assert step is not None
+        if step.status in STEP_TERMINAL:
+            return _stored(step, position)
+        operation_run_id = None
+        if outcome is not None:
+            operation_run_id = await execute_service.record(
+                conn, engine, auth, outcome, pipeline_run_id=run_id, step_position=position
+            )
+        succeeded = status in STEP_SUCCEEDED
+        context_after = merge_context(context, output) if succeeded else None
+        if not succeeded and missing:
+            error = "missing_inputs: " + ", ".join(missing)
+        message = None if succeeded else (error or "the operation failed")
+        step_status = StepStatus.succeeded if succeeded else StepStatus.failed
+        await worker_callbacks_repo.finish_step(
+            conn,
+            step.id,
+            status=step_status,
+            output=output,
+            context_after=context_after,
+            error=message,
+            operation_run_id=operation_run_id,
+        )
+        if not succeeded:
+            submission_id = await worker_callbacks_repo.fail_run(
+                conn, org_id, run_id, f"step {position} ({step.operation_id}): {message}", company_scope=scope
+            )
+            if submission_id is not None:
+                await worker_callbacks_repo.rederive_submission(conn, submission_id)
+        run_status = await worker_callbacks_repo.run_status(conn, org_id, run_id, company_scope=scope)
+        return StepExecuteResult(
+            position=position,
+            status=step_status,
+            output=output,
+            context_after=context_after,
+            error_message=message,
+            operation_run_id=operation_run_id,
+            run_status=run_status or step.run_status,
+        )
+
+
+def _options(step_config: dict[str, Any] | None) -> ExecuteOptions | None:
+    """The step's provider options; `cache` is stored for the result cache of a later issue and
+    is not an execute option yet. Any other key, or a wrong type, raises ValidationError."""
+    if not step_config:
+        return None
+    known = {k: v for k, v in step_config.items() if k != "cache"} if isinstance(step_config, dict) else step_config
+    return ExecuteOptions.model_validate(known) if known else None
+
+
+async def finish(
+    db: Db, auth: AuthContext, run_id: uuid.UUID, final_context: dict[str, Any] | None = None
+) -> RunFinishResult:
+    """The entity is built from the context the run's steps stored, never from the worker's
+    `final_context` (ignored), and only once every step is terminal."""
+    org_id, scope = auth.tenant_org_id, auth.company_id
+    async with db.transaction() as conn:
+        run = await worker_callbacks_repo.lock_run(conn, org_id, run_id, company_scope=scope)
+        if run is None:
+            raise not_found("pipeline_run")
+        if run.status is not PipelineRunStatus.running:
+            version = None
+            if run.status is PipelineRunStatus.succeeded:
+                version = await entities_repo.version_for_run(conn, run.id, run.entity_type.value)
+            return RunFinishResult(
+                status=run.status,
+                entity_id=version["entity_id"] if version else None,
+                record_version=version["record_version"] if version else None,
+            )
+        state = await worker_callbacks_repo.finish_state(conn, org_id, run_id, company_scope=scope)
+        assert state is not None  # the run is locked
+        if state.open_positions:
+            raise _out_of_order(
+                "the run cannot finish before every step has finished", open_positions=state.open_positions
+            )
+        context = state.final_context
+        try:
+            async with conn.transaction():
+                entity_id, record_version = await entities_service.upsert_from_run(conn, run, context)
+        except entities_service.EntityUpsertError as e:
+            submission_id = await worker_callbacks_repo.fail_run(
+                conn, org_id, run_id, f"entity upsert failed: {e}", company_scope=scope
+            )
+            if submission_id is not None:
+                await worker_callbacks_repo.rederive_submission(conn, submission_id)
+            return RunFinishResult(status=PipelineRunStatus.failed, entity_id=None, record_version=None)
+        submission_id = await worker_callbacks_repo.succeed_run(conn, org_id, run_id, context, company_scope=scope)
+        if submission_id is not None:
+            await worker_callbacks_repo.rederive_submission(conn, submission_id)
+        return RunFinishResult(status=PipelineRunStatus.succeeded, entity_id=entity_id, record_version=record_version)
+
+
+async def fail(db: Db, auth: AuthContext, run_id: uuid.UUID, error: str) -> InternalRun:
+    async with db.transaction() as conn:
+        submission_id = await worker_callbacks_repo.fail_run(
+            conn, auth.tenant_org_id, run_id, error, company_scope=auth.company_id
+        )
+        if submission_id is not None:
+            await worker_callbacks_repo.rederive_submission(conn, submission_id)
+        return await _run_view(conn, auth, run_id)
+
+
+async def heartbeat(db: Db, worker_id: str) -> None:
+    async with db.transaction() as conn:
+        await worker_callbacks_repo.heartbeat(conn, worker_id)
+
+
+async def recover(db: Db, worker_id: str, stale_seconds: float) -> RecoverResult:
+    """Unlock graphile-worker jobs held by hosts that stopped reporting (a SIGKILLed worker), so
+    they run again in seconds instead of after graphile-worker's four-hour lock timeout."""
+    async with db.transaction() as conn:
+        await worker_callbacks_repo.heartbeat(conn, worker_id)
+        dead = await worker_callbacks_repo.dead_lockers(conn, stale_seconds)
+        if dead:
+            await worker_callbacks_repo.force_unlock(conn, dead)
+        return RecoverResult(unlocked_workers=dead)
