@@ -38,6 +38,7 @@ bootstrap: install
 lint: install
 	$(PY) -m ruff check app tests sandbox bench
 	$(PY) -m ruff format --check app tests sandbox bench
+	$(PY) -m mypy
 
 test: lint test-ts test-python
 

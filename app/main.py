@@ -17,6 +17,7 @@ from app.operations.engine import Engine
 from app.operations.providers import Providers, RateGateDb
 from app.operations.registry import validate_deployment_order
 from app.providers._http import create_http_client
+from app.ratelimit import LoginThrottle, RateLimiter
 from app.routers import (
     api_tokens,
     auth,
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    # per process; shared limits across processes are a later issue (docs/decisions/0021)
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     install_error_handlers(app)
     for router in (
         health.router,

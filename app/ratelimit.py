@@ -18,8 +18,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import Request
-
 from app.auth.context import AuthContext, AuthMethod
 from app.config import Settings
 from app.errors import RateLimited
@@ -105,7 +103,8 @@ class RateLimiter:
             Limit(settings.org_rate_limit_per_minute, settings.org_rate_limit_burst),
         )
 
-    def check(self, auth: AuthContext) -> None:
+    def check(self, auth: AuthContext) -> AuthContext:
+        """Counts one request against the caller's credential (and org); 429 when a bucket is empty."""
         if auth.auth_method is AuthMethod.internal:
             buckets, key = self.internal, f"internal:{auth.org_id}"
         elif auth.api_token_id is not None:
@@ -116,7 +115,7 @@ class RateLimiter:
         if wait > 0:
             raise _refused("too many requests for this credential; retry after the given delay", buckets.limit, wait)
         if auth.auth_method is AuthMethod.internal:
-            return
+            return auth
         org_wait = self.org.acquire(f"org:{auth.org_id}")
         if org_wait > 0:
             # the credential's own share was not used: the org's cap refused the request
@@ -127,6 +126,7 @@ class RateLimiter:
                 org_wait,
                 scope="org",
             )
+        return auth
 
 
 class LoginAttempt:
@@ -174,19 +174,3 @@ class LoginThrottle:
                 )
             taken.append((buckets, key))
         return LoginAttempt(self, taken)
-
-
-def login_throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
-    if throttle is None:
-        throttle = request.app.state.login_throttle = LoginThrottle.from_settings(request.app.state.settings)
-    return throttle
-
-
-def enforce(request: Request, auth: AuthContext) -> AuthContext:
-    """Counts one request against the caller's credential; raises 429 when its bucket is empty."""
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.rate_limiter = RateLimiter.from_settings(request.app.state.settings)
-    limiter.check(auth)
-    return auth

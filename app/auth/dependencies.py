@@ -21,9 +21,11 @@ from app.auth.context import AuthContext, AuthMethod
 from app.auth.policy import Permission, allows
 from app.config import Settings
 from app.db import Db, DbDep
+from app.deps import RateLimiterDep, SettingsDep
 from app.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from app.ratelimit import enforce
 from app.repositories import api_tokens as api_tokens_repo
+from app.repositories import companies as companies_repo
+from app.repositories import orgs as orgs_repo
 from app.repositories import users as users_repo
 
 _bearer = HTTPBearer(auto_error=False, description="API token, session JWT, internal or super-admin key")
@@ -31,13 +33,6 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 INTERNAL_ORG_HEADER = "x-internal-org-id"
 INTERNAL_COMPANY_HEADER = "x-internal-company-id"
-
-COMPANY_IN_ORG = "SELECT EXISTS (SELECT 1 FROM companies WHERE id = $1 AND org_id = $2)"
-ORG_IS_ACTIVE = "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1 AND is_active)"
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def _unauthorized(message: str = "invalid or missing credentials", code: str = "invalid_credentials") -> Unauthorized:
@@ -115,9 +110,9 @@ async def _internal_context(db: Db, request: Request) -> AuthContext:
     if confirmed_at is not None and time.monotonic() - confirmed_at < INTERNAL_SCOPE_TTL_SECONDS:
         return _internal_auth_context(org_id, company_id)
     async with db.transaction() as conn:
-        if not await conn.fetchval(ORG_IS_ACTIVE, org_id):
+        if not await orgs_repo.org_is_active(conn, org_id):
             raise NotFound("org not found", code="org_not_found")
-        if company_id is not None and not await conn.fetchval(COMPANY_IN_ORG, company_id, org_id):
+        if company_id is not None and not await companies_repo.company_in_org(conn, company_id, org_id):
             raise NotFound("company not found", code="company_not_found")
     if len(_confirmed_scopes) > 10_000:
         _confirmed_scopes.clear()
@@ -136,40 +131,43 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 # an endpoint that then takes short transactions itself (submit, retry, execute, the worker's
 # callbacks) would otherwise hold one pooled connection while waiting for a second, and a burst of
 # such requests deadlocks the pool (found by the load test).
-async def tenant_auth(request: Request, creds: Bearer, db: DbDep) -> AuthContext:
+async def tenant_auth(creds: Bearer, db: DbDep, settings: SettingsDep, limiter: RateLimiterDep) -> AuthContext:
     value = _bearer_value(creds)
-    async with db.transaction() as conn:
-        auth = await _tenant_context(conn, _settings(request), value)
-    return enforce(request, auth)
-
-
-async def tenant_or_internal_auth(request: Request, creds: Bearer, db: DbDep) -> AuthContext:
-    value = _bearer_value(creds)
-    settings = _settings(request)
-    if _is_key(value, settings, "internal_api_key"):
-        return enforce(request, await _internal_context(db, request))
     async with db.transaction() as conn:
         auth = await _tenant_context(conn, settings, value)
-    return enforce(request, auth)
+    return limiter.check(auth)
 
 
-async def internal_auth(request: Request, creds: Bearer, db: DbDep) -> AuthContext:
+async def tenant_or_internal_auth(
+    request: Request, creds: Bearer, db: DbDep, settings: SettingsDep, limiter: RateLimiterDep
+) -> AuthContext:
     value = _bearer_value(creds)
-    if not _is_key(value, _settings(request), "internal_api_key"):
+    if _is_key(value, settings, "internal_api_key"):
+        return limiter.check(await _internal_context(db, request))
+    async with db.transaction() as conn:
+        auth = await _tenant_context(conn, settings, value)
+    return limiter.check(auth)
+
+
+async def internal_auth(
+    request: Request, creds: Bearer, db: DbDep, settings: SettingsDep, limiter: RateLimiterDep
+) -> AuthContext:
+    value = _bearer_value(creds)
+    if not _is_key(value, settings, "internal_api_key"):
         raise _unauthorized()
-    return enforce(request, await _internal_context(db, request))
+    return limiter.check(await _internal_context(db, request))
 
 
-async def internal_key_auth(request: Request, creds: Bearer) -> AuthContext:
+async def internal_key_auth(creds: Bearer, settings: SettingsDep) -> AuthContext:
     """The internal key alone, for host-level calls that act for no org (worker heartbeats)."""
-    if not _is_key(_bearer_value(creds), _settings(request), "internal_api_key"):
+    if not _is_key(_bearer_value(creds), settings, "internal_api_key"):
         raise _unauthorized()
     return AuthContext(org_id=None, company_id=None, user_id=None, role=None, auth_method=AuthMethod.internal)
 
 
-async def super_admin_auth(request: Request, creds: Bearer) -> AuthContext:
+async def super_admin_auth(creds: Bearer, settings: SettingsDep) -> AuthContext:
     value = _bearer_value(creds)
-    if not _is_key(value, _settings(request), "super_admin_api_key"):
+    if not _is_key(value, settings, "super_admin_api_key"):
         raise _unauthorized()
     return AuthContext(org_id=None, company_id=None, user_id=None, role=None, auth_method=AuthMethod.super_admin)
 

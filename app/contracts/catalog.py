@@ -11,7 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from app.contracts import entities as e
-from app.models.operations import EntityType
+from app.contracts.entities import EntityType
 
 
 class Strategy(StrEnum):

@@ -5,6 +5,7 @@ only the fields an operation reads are typed. Outputs are what an operation merg
 context; their keys are the canonical entity fields.
 """
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -12,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url, split_full_name
 
 EmailVerdict = Literal["deliverable", "undeliverable", "risky", "unknown"]
+
+
+class EntityType(StrEnum):
+    company = "company"
+    person = "person"
 
 
 class CanonicalInput(BaseModel):

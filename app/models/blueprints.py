@@ -3,8 +3,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from app.contracts.entities import EntityType
 from app.models.common import ListRequest, Name, RequestSchema, Schema, Timestamped
-from app.models.operations import EntityType
 
 OperationId = Annotated[
     str,
@@ -92,5 +92,5 @@ class BlueprintListRequest(ListRequest):
     pass
 
 
-class SuperAdminBlueprintListRequest(ListRequest):
+class SuperAdminBlueprintListRequest(BlueprintListRequest):
     org_id: uuid.UUID

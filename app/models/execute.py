@@ -4,8 +4,8 @@ from typing import Any
 
 from pydantic import Field
 
+from app.contracts.entities import EntityType
 from app.models.common import ListRequest, RequestSchema, Schema
-from app.models.operations import EntityType
 
 
 class ExecuteOptions(RequestSchema):

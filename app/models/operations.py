@@ -1,11 +1,5 @@
-from enum import StrEnum
-
+from app.contracts.entities import EntityType
 from app.models.common import Schema
-
-
-class EntityType(StrEnum):
-    company = "company"
-    person = "person"
 
 
 class OperationInfo(Schema):

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints
 
+from app.contracts.entities import EntityType
 from app.contracts.statuses import PipelineRunStatus, StepStatus
 from app.models.common import ListRequest, RequestSchema, Schema
-from app.models.operations import EntityType
 
 
 class PipelineRun(Schema):

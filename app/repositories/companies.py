@@ -61,3 +61,10 @@ GET_COMPANY_BY_EXTERNAL_REF = f"SELECT {COMPANY_COLUMNS} FROM companies WHERE or
 async def get_company_by_external_ref(conn: asyncpg.Connection, org_id: uuid.UUID, external_ref: str) -> Company | None:
     row = await conn.fetchrow(GET_COMPANY_BY_EXTERNAL_REF, org_id, external_ref)
     return Company.model_validate(dict(row)) if row else None
+
+
+COMPANY_IN_ORG = "SELECT EXISTS (SELECT 1 FROM companies WHERE id = $1 AND org_id = $2)"
+
+
+async def company_in_org(conn: asyncpg.Connection, company_id: uuid.UUID, org_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval(COMPANY_IN_ORG, company_id, org_id))

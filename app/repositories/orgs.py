@@ -65,3 +65,10 @@ async def update_org(
     except asyncpg.UniqueViolationError as e:
         raise _slug_taken(e) from e
     return Org.model_validate(dict(row)) if row else None
+
+
+ORG_IS_ACTIVE = "SELECT EXISTS (SELECT 1 FROM orgs WHERE id = $1 AND is_active)"
+
+
+async def org_is_active(conn: asyncpg.Connection, org_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval(ORG_IS_ACTIVE, org_id))

@@ -1,6 +1,7 @@
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
+from app.deps import PoolDep
 from app.errors import ServiceUnavailable
 from app.models.common import Data, Schema
 from app.routers._responses import errors
@@ -14,9 +15,8 @@ class Health(Schema):
 
 
 @router.get("/health", response_model=Data[Health], responses={503: errors(503)[503]})
-async def health(request: Request) -> Data[Health]:
+async def health(pool: PoolDep) -> Data[Health]:
     """Liveness and database reachability."""
-    pool: asyncpg.Pool = request.app.state.pool
     try:
         async with pool.acquire(timeout=5) as conn:
             await conn.fetchval("SELECT 1")

@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
 from app.auth.dependencies import OrgAdminAuth, ReaderAuth
 from app.db import ConnDep, DbDep
+from app.deps import DispatcherDep
 from app.models.common import Data, Page
 from app.models.pipeline_runs import (
     PipelineRun,
@@ -38,9 +39,11 @@ async def get_run(body: PipelineRunRef, auth: ReaderAuth, conn: ConnDep) -> Data
 
 
 @router.post("/api/pipeline-runs/retry", response_model=Data[PipelineRunDetail], responses=errors(403, 404, 409))
-async def retry_run(body: PipelineRunRef, auth: OrgAdminAuth, db: DbDep, request: Request) -> Data[PipelineRunDetail]:
+async def retry_run(
+    body: PipelineRunRef, auth: OrgAdminAuth, db: DbDep, dispatcher: DispatcherDep
+) -> Data[PipelineRunDetail]:
     """Retry a failed run from its failed step; succeeded steps are not run again."""
-    return Data(data=await pipeline_runs_service.retry(db, request.app.state.dispatcher, auth, body.pipeline_run_id))
+    return Data(data=await pipeline_runs_service.retry(db, dispatcher, auth, body.pipeline_run_id))
 
 
 @router.post("/api/step-results/list", response_model=Data[Page[StepResult]], responses=errors(404))

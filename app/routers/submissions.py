@@ -3,10 +3,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
 from app.auth.dependencies import ReaderAuth, SubmitAuth
 from app.db import ConnDep, DbDep
+from app.deps import DispatcherDep, SettingsDep
 from app.models.common import Data, Page
 from app.models.submissions import (
     BatchStatus,
@@ -26,12 +27,12 @@ router = APIRouter()
 @router.post(
     "/api/v1/batch/submit", tags=["batch"], response_model=Data[BatchSubmitResult], responses=errors(400, 403, 404)
 )
-async def submit(body: BatchSubmitRequest, auth: SubmitAuth, db: DbDep, request: Request) -> Data[BatchSubmitResult]:
+async def submit(
+    body: BatchSubmitRequest, auth: SubmitAuth, db: DbDep, dispatcher: DispatcherDep, settings: SettingsDep
+) -> Data[BatchSubmitResult]:
     """Submit entities to a blueprint: one submission, one pipeline run per entity, every run dispatched."""
     return Data(
-        data=await submissions_service.submit(
-            db, request.app.state.dispatcher, auth, body, max_entities=request.app.state.settings.max_batch_entities
-        )
+        data=await submissions_service.submit(db, dispatcher, auth, body, max_entities=settings.max_batch_entities)
     )
 
 

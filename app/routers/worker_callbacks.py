@@ -1,9 +1,10 @@
 """Worker callbacks: the internal key only (docs/internal-api.md)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from app.auth.dependencies import InternalAuth, InternalWorkerAuth
 from app.db import DbDep
+from app.deps import EngineDep, SettingsDep
 from app.models.common import Data
 from app.models.pipeline_runs import PipelineRunRef
 from app.models.worker_callbacks import (
@@ -30,13 +31,13 @@ async def start(body: PipelineRunRef, auth: InternalAuth, db: DbDep) -> Data[Int
 
 @router.post("/steps/execute", response_model=Data[StepExecuteResult], responses=errors(400, 404, 409))
 async def execute_step(
-    body: StepExecuteRequest, auth: InternalAuth, db: DbDep, request: Request
+    body: StepExecuteRequest, auth: InternalAuth, db: DbDep, engine: EngineDep
 ) -> Data[StepExecuteResult]:
     """Run one step's operation on the context its earlier steps stored and record its result (a terminal
     step is returned as is); 409 `out_of_order` while an earlier step has not finished."""
     return Data(
         data=await worker_callbacks_service.execute_step(
-            db, request.app.state.engine, auth, body.pipeline_run_id, body.position, body.context
+            db, engine, auth, body.pipeline_run_id, body.position, body.context
         )
     )
 
@@ -62,7 +63,7 @@ async def heartbeat(body: WorkerRef, _: InternalWorkerAuth, db: DbDep) -> Data[W
 
 
 @router.post("/workers/recover", response_model=Data[RecoverResult], responses=errors(400))
-async def recover(body: WorkerRef, _: InternalWorkerAuth, db: DbDep, request: Request) -> Data[RecoverResult]:
+async def recover(body: WorkerRef, _: InternalWorkerAuth, db: DbDep, settings: SettingsDep) -> Data[RecoverResult]:
     """Release graphile-worker jobs held by hosts that stopped reporting."""
-    stale = request.app.state.settings.worker_stale_seconds
+    stale = settings.worker_stale_seconds
     return Data(data=await worker_callbacks_service.recover(db, body.worker_id, stale))

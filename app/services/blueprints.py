@@ -1,5 +1,6 @@
 """Blueprints: ordered operation steps, validated against the operation catalog."""
 
+import builtins
 import uuid
 from typing import Any
 
@@ -21,7 +22,7 @@ from app.pagination import decode_cursor, page
 from app.repositories import blueprints as blueprints_repo
 
 
-def validate_steps(steps: list[BlueprintStepInput]) -> tuple[str, list[dict[str, Any]]]:
+def validate_steps(steps: builtins.list[BlueprintStepInput]) -> tuple[str, builtins.list[dict[str, Any]]]:
     """Returns the blueprint's entity type and the steps ready to store, or raises 400."""
     positions = [s.position for s in steps]
     if len(set(positions)) != len(positions):
@@ -83,7 +84,7 @@ def _check_step(index: int, step: BlueprintStepInput) -> None:
         _check_providers(REGISTRY[VERIFY_OPERATION], config.verify_providers, field)
 
 
-def _check_providers(operation: Operation, providers: list[str], field: str) -> None:
+def _check_providers(operation: Operation, providers: builtins.list[str], field: str) -> None:
     try:
         check_order(operation, providers, where=field)
     except InvalidProviderOrder as e:
@@ -116,7 +117,7 @@ async def list(conn: asyncpg.Connection, auth: AuthContext, body: BlueprintListR
 
 async def update(conn: asyncpg.Connection, auth: AuthContext, body: BlueprintUpdateRequest) -> Blueprint:
     entity_type: str | None = None
-    rows: list[dict[str, Any]] | None = None
+    rows: builtins.list[dict[str, Any]] | None = None
     if body.steps is not None:
         entity_type, rows = validate_steps(body.steps)
     fields = body.model_fields_set

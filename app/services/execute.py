@@ -16,10 +16,10 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from app.auth.context import AuthContext
+from app.contracts.entities import EntityType
 from app.db import Db
 from app.errors import BadRequest
 from app.models.execute import ExecuteOptions, ExecuteRequest, ExecuteResult
-from app.models.operations import EntityType
 from app.operations.engine import Attempt, Engine, ExecutionOptions, OperationResult
 from app.operations.redact import redact
 from app.operations.registry import REGISTRY, Operation

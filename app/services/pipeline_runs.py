@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 
 import asyncpg
@@ -39,7 +40,7 @@ async def list(conn: asyncpg.Connection, auth: AuthContext, body: PipelineRunLis
     return Page[PipelineRun](items=items, next_cursor=cursor)
 
 
-async def list_steps(conn: asyncpg.Connection, auth: AuthContext, run_id: uuid.UUID) -> list[StepResult]:
+async def list_steps(conn: asyncpg.Connection, auth: AuthContext, run_id: uuid.UUID) -> builtins.list[StepResult]:
     await get(conn, auth, run_id)
     return await pipeline_runs_repo.list_steps(conn, auth.tenant_org_id, run_id, company_scope=auth.company_id)
 
