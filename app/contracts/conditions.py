@@ -167,7 +167,6 @@ def _leaf(raw: dict[Any, Any], where: str) -> FieldCondition:
     value = raw["value"]
     if value is None:
         raise InvalidCondition(at, "must not be null: a null field counts as missing; use exists or not_exists")
-    _check_json(value, at)
     if op in LIST_OPS:
         if not isinstance(value, list):
             raise InvalidCondition(at, f"{op.value} takes a list of values")
@@ -178,28 +177,32 @@ def _leaf(raw: dict[Any, Any], where: str) -> FieldCondition:
         for i, item in enumerate(value):
             if item is None:
                 raise InvalidCondition(f"{at}[{i}]", "must not be null: a null field counts as missing")
-    elif op in ORDER_OPS and _kind(value) not in ("number", "string"):
-        raise InvalidCondition(at, f"{op.value} compares a number or a string")
+            _check_json(item, f"{at}[{i}]", 1)
+    else:
+        _check_json(value, at, 0)
+        if op in ORDER_OPS and _kind(value) not in ("number", "string"):
+            raise InvalidCondition(at, f"{op.value} compares a number or a string")
     # a copy: the tree must not change when the caller's dict does
     return FieldCondition(field=field, op=op, value=copy.deepcopy(value))
 
 
-def _check_json(value: Any, where: str) -> None:
-    """Only what JSON (and jsonb) can hold: a NaN or a tuple here would fail when stored, not now."""
-    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+def _check_json(value: Any, where: str, depth: int) -> None:
+    """Only what JSON (and jsonb) can hold: a NaN or a tuple here would fail when stored, not now.
+
+    Iterative and depth-first in document order, so the first offending node is the one named."""
+    stack: list[tuple[Any, str, int]] = [(value, where, depth)]
     while stack:
-        item, at, depth = stack.pop()
-        if depth > MAX_VALUE_DEPTH:
+        item, at, level = stack.pop()
+        if level > MAX_VALUE_DEPTH:
             raise InvalidCondition(at, f"a value nests at most {MAX_VALUE_DEPTH} levels deep")
         if isinstance(item, float) and not math.isfinite(item):
             raise InvalidCondition(at, "numbers must be finite")
         if isinstance(item, list):
-            stack.extend((v, f"{at}[{i}]", depth + 1) for i, v in enumerate(item))
+            stack.extend(reversed([(v, f"{at}[{i}]", level + 1) for i, v in enumerate(item)]))
         elif isinstance(item, dict):
-            for key, v in item.items():
-                if not isinstance(key, str):
-                    raise InvalidCondition(at, "object keys must be strings")
-                stack.append((v, f"{at}.{key}", depth + 1))
+            if any(not isinstance(key, str) for key in item):
+                raise InvalidCondition(at, "object keys must be strings")
+            stack.extend(reversed([(v, f"{at}.{key}", level + 1) for key, v in item.items()]))
         elif item is not None and not isinstance(item, bool | int | float | str):
             raise InvalidCondition(at, "must be a JSON value")
 

@@ -164,6 +164,21 @@ class TestRefusals:
     def test_the_first_offending_node_is_named(self):
         raw = {"all": [leaf("a", "bad"), leaf("b", "bad")]}
         assert refused(raw).field == f"{WHERE}.all[0].op"
+        assert refused(leaf("a", "eq", [1, math.nan, [math.inf]])).field == f"{WHERE}.value[1]"
+        assert refused(leaf("a", "eq", {"x": {"y": math.nan}, "z": math.inf})).field == f"{WHERE}.value.x.y"
+        assert refused(leaf("a", "in", [None, math.nan])).field == f"{WHERE}.value[0]"
+        assert refused(leaf("a", "in", [math.nan, None])).field == f"{WHERE}.value[0]"
+
+    def test_values_nest_at_most_32_levels(self):
+        value: Any = 1
+        for _ in range(32):
+            value = [value]
+        validate_condition(leaf("a", "eq", value), WHERE)
+        validate_condition(leaf("a", "in", [value[0]]), WHERE)
+        e = refused(leaf("a", "eq", [value]))
+        assert e.field == f"{WHERE}.value" + "[0]" * 33
+        assert "32 levels" in e.message
+        assert refused(leaf("a", "in", [value])).field == f"{WHERE}.value" + "[0]" * 33
 
     def test_messages_say_what_is_wrong(self):
         assert "unknown operator" in refused(leaf("a", "between", 1)).message
@@ -530,7 +545,9 @@ raw_conditions = st.recursive(
     ),
     max_leaves=12,
 )
-PROPERTY = settings(derandomize=True, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    derandomize=True, database=None, max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _finite(value: Any) -> bool:
