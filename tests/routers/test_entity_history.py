@@ -308,7 +308,7 @@ class TestBadInput:
             (VERSIONS, _cursor(["h", -1])),
             (VERSIONS, _cursor(["h", True])),
             (VERSIONS, _cursor(["h", 1, 1])),
-            (VERSIONS, _cursor(["2026-01-01T00:00:00+00:00", str(uuid.uuid4())])),
+            (VERSIONS, _cursor(["2026-01-01T00:00:00+00:00", "00000000-0000-4000-8000-000000000001"])),
             (TIMELINE, _cursor(["h", 3])),
             (TIMELINE, _cursor(["h", 3, 1.5])),
             (TIMELINE, _cursor({"h": 1})),
