@@ -3,11 +3,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.contracts.entities import EntityType
 from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url
-from app.models.common import Instant, RequestSchema, Schema
+from app.models.common import Instant, ListRequest, RequestSchema, Schema
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
@@ -80,3 +81,42 @@ class PersonEntity(Schema):
     last_pipeline_run_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+
+
+# --- history (CONTRACT §9.3) ---------------------------------------------------------------------
+
+
+class EntityHistoryRequest(ListRequest):
+    entity_type: EntityType
+    entity_id: uuid.UUID
+
+
+class FieldChange(Schema):
+    """One field's value before and after a version; `from` is null for a field the record lacked."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class EntityVersion(Schema):
+    record_version: int
+    at: datetime = Field(description="When the run's context was merged into the record")
+    pipeline_run_id: uuid.UUID
+    changes: dict[str, FieldChange] = Field(
+        description="Every field whose value this version changed; unchanged values are left out"
+    )
+
+
+class TimelineEvent(Schema):
+    at: datetime = Field(description="When the step finished")
+    submission_id: uuid.UUID
+    pipeline_run_id: uuid.UUID
+    position: int
+    operation_id: str
+    status: str = Field(description="The step's status: succeeded, failed or skipped")
+    skip_reason: str | None
+    provider: str | None = Field(description="The provider whose attempt answered (found or verified)")
+    cached: bool = Field(description="The operation's result came from the org's result cache")
+    fields_changed: list[str] = Field(description="Fields of the record whose value this step's output changed")

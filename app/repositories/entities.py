@@ -257,3 +257,117 @@ async def list_persons(
         limit + 1,
     )
     return [dict(r) for r in rows]
+
+
+# --- history (CONTRACT §9.3) ---------------------------------------------------------------------
+
+# the record itself, in the caller's scope: history of a record the caller cannot see is a 404
+COMPANY_VISIBLE = """
+SELECT true FROM company_entities WHERE org_id = $1 AND id = $2 AND ($3::uuid IS NULL OR company_id = $3)
+"""
+PERSON_VISIBLE = """
+SELECT true FROM person_entities WHERE org_id = $1 AND id = $2 AND ($3::uuid IS NULL OR company_id = $3)
+"""
+
+# Versions newest first, each with the values the record held before it. A version row stores the
+# run's whole context (nulls stripped) and the record is `data || context`, so a field's value
+# before version n is its value in the newest earlier version that carried the field; none: the
+# field was new. $5 restricts to some runs (the timeline's), $4 is the keyset cursor.
+VERSIONS = """
+WITH page AS (
+    SELECT record_version, created_at, pipeline_run_id, data
+    FROM entity_versions
+    WHERE org_id = $1 AND entity_type = $2::entity_type AND entity_id = $3
+      AND ($4::integer IS NULL OR record_version < $4)
+      AND ($5::uuid[] IS NULL OR pipeline_run_id = ANY($5))
+    ORDER BY record_version DESC
+    LIMIT $6
+)
+SELECT p.record_version, p.created_at, p.pipeline_run_id, p.data,
+       (SELECT COALESCE(jsonb_object_agg(k.key, prev.value), '{}'::jsonb)
+          FROM jsonb_object_keys(p.data) AS k(key)
+          -- served by the unique (entity_type, entity_id, record_version) index, walking backwards
+          CROSS JOIN LATERAL (
+              SELECT e.data -> k.key AS value FROM entity_versions e
+              WHERE e.entity_type = $2::entity_type AND e.entity_id = $3 AND e.org_id = $1
+                AND e.record_version < p.record_version AND e.data ? k.key
+              ORDER BY e.record_version DESC
+              LIMIT 1) AS prev) AS previous
+FROM page p
+ORDER BY p.record_version DESC
+"""
+
+# Every step of every run whose context was merged into the record, newest first: runs in the
+# order they were merged (record_version), steps last to first. `provider`: the first attempt that
+# answered (found or verified), of the operation run itself or, for a cached answer, of the run
+# whose result it reused.
+TIMELINE = """
+SELECT v.record_version, s.position, COALESCE(s.finished_at, s.updated_at) AS at, r.submission_id,
+       s.pipeline_run_id, s.operation_id, s.status::text AS status, s.skip_reason,
+       COALESCE(o.cached, false) AS cached,
+       (SELECT a.provider FROM operation_attempts a
+         WHERE a.org_id = $1 AND a.run_id IN (o.id, o.cached_from_run_id)
+           AND a.status IN ('found', 'verified')
+         ORDER BY (a.run_id = o.id) DESC, a.position
+         LIMIT 1) AS provider
+FROM entity_versions v
+JOIN pipeline_runs r ON r.org_id = v.org_id AND r.id = v.pipeline_run_id
+JOIN step_results s ON s.org_id = v.org_id AND s.pipeline_run_id = v.pipeline_run_id
+LEFT JOIN operation_runs o ON o.org_id = s.org_id AND o.id = s.operation_run_id
+WHERE v.org_id = $1 AND v.entity_type = $2::entity_type AND v.entity_id = $3
+  AND ($4::integer IS NULL OR (v.record_version, s.position) < ($4, $5::integer))
+ORDER BY v.record_version DESC, s.position DESC
+LIMIT $6
+"""
+
+# what fields_changed is derived from: each run's input and every step's output and context after
+RUN_STEPS = """
+SELECT s.pipeline_run_id, s.position, s.output, s.context_after, r.input
+FROM step_results s JOIN pipeline_runs r ON r.org_id = s.org_id AND r.id = s.pipeline_run_id
+WHERE s.org_id = $1 AND s.pipeline_run_id = ANY($2::uuid[])
+ORDER BY s.pipeline_run_id, s.position
+"""
+
+
+async def entity_visible(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    company_scope: uuid.UUID | None,
+    entity_type: str,
+    entity_id: uuid.UUID,
+) -> bool:
+    query = COMPANY_VISIBLE if entity_type == "company" else PERSON_VISIBLE
+    return bool(await conn.fetchval(query, org_id, entity_id, company_scope))
+
+
+async def versions(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    *,
+    before_version: int | None = None,
+    run_ids: list[uuid.UUID] | None = None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(VERSIONS, org_id, entity_type, entity_id, before_version, run_ids, limit)
+    return [dict(r) for r in rows]
+
+
+async def timeline(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    *,
+    after: tuple[int, int] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    version, position = after if after is not None else (None, None)
+    rows = await conn.fetch(TIMELINE, org_id, entity_type, entity_id, version, position, limit)
+    return [dict(r) for r in rows]
+
+
+async def run_steps(conn: asyncpg.Connection, org_id: uuid.UUID, run_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    rows = await conn.fetch(RUN_STEPS, org_id, run_ids)
+    return [dict(r) for r in rows]

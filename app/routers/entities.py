@@ -5,7 +5,14 @@ from fastapi import APIRouter, Body
 from app.auth.dependencies import ReaderAuth
 from app.db import ConnDep
 from app.models.common import Data, Page
-from app.models.entities import CompanyEntity, EntityListRequest, PersonEntity
+from app.models.entities import (
+    CompanyEntity,
+    EntityHistoryRequest,
+    EntityListRequest,
+    EntityVersion,
+    PersonEntity,
+    TimelineEvent,
+)
 from app.routers._responses import errors
 from app.services import entities as entities_service
 
@@ -26,3 +33,15 @@ async def persons(
 ) -> Data[Page[PersonEntity]]:
     """Canonical person records, most recently updated first."""
     return Data(data=await entities_service.list_persons(conn, auth, body))
+
+
+@router.post("/versions", response_model=Data[Page[EntityVersion]], responses=errors(404))
+async def versions(body: EntityHistoryRequest, auth: ReaderAuth, conn: ConnDep) -> Data[Page[EntityVersion]]:
+    """A record's versions, newest first: per run merged into it, the fields it changed (from, to)."""
+    return Data(data=await entities_service.versions(conn, auth, body))
+
+
+@router.post("/timeline", response_model=Data[Page[TimelineEvent]], responses=errors(404))
+async def timeline(body: EntityHistoryRequest, auth: ReaderAuth, conn: ConnDep) -> Data[Page[TimelineEvent]]:
+    """Every pipeline step that built a record, newest first, with its provider and the fields it changed."""
+    return Data(data=await entities_service.timeline(conn, auth, body))

@@ -1,5 +1,8 @@
 """Entity state: the upsert a succeeded run ends with, and the tenant reads."""
 
+import base64
+import binascii
+import json
 import uuid
 from typing import Any
 
@@ -7,9 +10,17 @@ import asyncpg
 
 from app.auth.context import AuthContext
 from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url
-from app.errors import BadRequest
+from app.errors import BadRequest, not_found
 from app.models.common import Page
-from app.models.entities import CompanyEntity, EntityListRequest, PersonEntity
+from app.models.entities import (
+    CompanyEntity,
+    EntityHistoryRequest,
+    EntityListRequest,
+    EntityVersion,
+    FieldChange,
+    PersonEntity,
+    TimelineEvent,
+)
 from app.models.pipeline_runs import PipelineRun
 from app.pagination import decode_cursor, encode_cursor
 from app.repositories import entities as entities_repo
@@ -174,3 +185,136 @@ async def list_persons(conn: asyncpg.Connection, auth: AuthContext, body: Entity
     )
     items, cursor = _page(rows, body.limit)
     return Page[PersonEntity](items=[PersonEntity.model_validate(r) for r in items], next_cursor=cursor)
+
+
+# --- history (CONTRACT §9.3; docs/decisions/0044-entity-history.md) ------------------------------
+
+# record_version and step position are Postgres integers: a crafted cursor outside them is refused
+# before it reaches the driver
+_INT4_MAX = 2**31 - 1
+
+
+def _encode_key(*key: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps(["h", *key]).encode()).decode().rstrip("=")
+
+
+def _decode_key(cursor: str | None, size: int) -> tuple[int, ...] | None:
+    if cursor is None:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
+        raise BadRequest("the cursor is not one this API issued", code="invalid_cursor") from e
+    if (
+        not isinstance(raw, list)
+        or len(raw) != size + 1
+        or raw[0] != "h"
+        or not all(type(v) is int and 0 <= v <= _INT4_MAX for v in raw[1:])
+    ):
+        raise BadRequest("the cursor is not one this API issued", code="invalid_cursor")
+    return tuple(raw[1:])
+
+
+async def _visible(conn: asyncpg.Connection, auth: AuthContext, body: EntityHistoryRequest) -> None:
+    visible = await entities_repo.entity_visible(
+        conn, auth.tenant_org_id, auth.company_id, body.entity_type.value, body.entity_id
+    )
+    if not visible:
+        raise not_found("entity")
+
+
+def _changes(data: dict[str, Any], previous: dict[str, Any]) -> dict[str, FieldChange]:
+    """The fields a version changed: its value differs from the record's value before it."""
+    return {
+        field: FieldChange(from_=previous.get(field), to=value)
+        for field, value in data.items()
+        if field not in previous or previous[field] != value
+    }
+
+
+async def versions(conn: asyncpg.Connection, auth: AuthContext, body: EntityHistoryRequest) -> Page[EntityVersion]:
+    """Newest first. A version whose run changed no value is listed with empty `changes`: it is
+    still a run merged into the record (record_version rose)."""
+    after = _decode_key(body.cursor, 1)
+    await _visible(conn, auth, body)
+    rows = await entities_repo.versions(
+        conn,
+        auth.tenant_org_id,
+        body.entity_type.value,
+        body.entity_id,
+        before_version=after[0] if after else None,
+        limit=body.limit + 1,
+    )
+    page, more = rows[: body.limit], len(rows) > body.limit
+    items = [
+        EntityVersion(
+            record_version=r["record_version"],
+            at=r["created_at"],
+            pipeline_run_id=r["pipeline_run_id"],
+            changes=_changes(r["data"], r["previous"]),
+        )
+        for r in page
+    ]
+    return Page[EntityVersion](items=items, next_cursor=_encode_key(page[-1]["record_version"]) if more else None)
+
+
+def _fields_changed_by_step(steps: list[dict[str, Any]], entity_changed: set[str]) -> dict[int, list[str]]:
+    """Per position: the fields this step's output changed in the run's context, that no later
+    step of the run changed again, and whose value in the record the run's version changed."""
+    context: dict[str, Any] = dict(steps[0]["input"] or {}) if steps else {}
+    last_writer: dict[str, int] = {}
+    for step in steps:
+        after = step["context_after"]
+        if after is None:  # failed or skipped: the context goes on unchanged
+            continue
+        for field, value in (step["output"] or {}).items():
+            if value is not None and field in after and context.get(field) != after[field]:
+                last_writer[field] = step["position"]
+        context = after
+    out: dict[int, list[str]] = {}
+    for field, position in last_writer.items():
+        if field in entity_changed:
+            out.setdefault(position, []).append(field)
+    return {position: sorted(fields) for position, fields in out.items()}
+
+
+async def timeline(conn: asyncpg.Connection, auth: AuthContext, body: EntityHistoryRequest) -> Page[TimelineEvent]:
+    """Newest first: runs in the order they were merged into the record, each run's steps last to
+    first. Only runs whose context reached the record appear (a failed run changes no record)."""
+    after = _decode_key(body.cursor, 2)
+    await _visible(conn, auth, body)
+    org_id, entity_type = auth.tenant_org_id, body.entity_type.value
+    rows = await entities_repo.timeline(
+        conn, org_id, entity_type, body.entity_id, after=(after[0], after[1]) if after else None, limit=body.limit + 1
+    )
+    page, more = rows[: body.limit], len(rows) > body.limit
+    run_ids = list(dict.fromkeys(r["pipeline_run_id"] for r in page))
+    fields: dict[uuid.UUID, dict[int, list[str]]] = {}
+    if run_ids:
+        changed = {
+            v["pipeline_run_id"]: set(_changes(v["data"], v["previous"]))
+            for v in await entities_repo.versions(
+                conn, org_id, entity_type, body.entity_id, run_ids=run_ids, limit=len(run_ids)
+            )
+        }
+        by_run: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        for step in await entities_repo.run_steps(conn, org_id, run_ids):
+            by_run.setdefault(step["pipeline_run_id"], []).append(step)
+        fields = {run: _fields_changed_by_step(by_run.get(run, []), changed.get(run, set())) for run in run_ids}
+    items = [
+        TimelineEvent(
+            at=r["at"],
+            submission_id=r["submission_id"],
+            pipeline_run_id=r["pipeline_run_id"],
+            position=r["position"],
+            operation_id=r["operation_id"],
+            status=r["status"],
+            skip_reason=r["skip_reason"],
+            provider=r["provider"],
+            cached=r["cached"],
+            fields_changed=fields.get(r["pipeline_run_id"], {}).get(r["position"], []),
+        )
+        for r in page
+    ]
+    cursor = _encode_key(page[-1]["record_version"], page[-1]["position"]) if more else None
+    return Page[TimelineEvent](items=items, next_cursor=cursor)

@@ -65,6 +65,8 @@ ROLES_ALLOWED: dict[str, frozenset[Role]] = {
     "/api/step-results/list": ALL,
     "/api/v1/entities/companies": ALL,
     "/api/v1/entities/persons": ALL,
+    "/api/v1/entities/versions": ALL,
+    "/api/v1/entities/timeline": ALL,
     "/api/internal/pipeline-runs/start": INTERNAL_ONLY,
     "/api/internal/steps/execute": INTERNAL_ONLY,
     "/api/internal/pipeline-runs/finish": INTERNAL_ONLY,

@@ -20,9 +20,10 @@ ID_FIELDS = {
     "submission_id": "submission",
     "pipeline_run_id": "pipeline_run",
     "run_id": "operation_run",
+    "entity_id": "entity",  # the history endpoints; bodies name entity_type "company"
 }
 # kinds that belong to one client company (the rest belong to the org as a whole)
-COMPANY_SCOPED = {"company", "user", "api_token", "submission", "pipeline_run", "operation_run"}
+COMPANY_SCOPED = {"company", "user", "api_token", "submission", "pipeline_run", "operation_run", "entity"}
 
 FINGERPRINTED = (
     "companies",
@@ -49,6 +50,7 @@ class CompanyObjects:
     submission_id: uuid.UUID
     pipeline_run_id: uuid.UUID
     operation_run_id: uuid.UUID
+    entity_id: uuid.UUID  # the company record
     marker: str
     ids: set[str] = field(default_factory=set)
 
@@ -148,6 +150,7 @@ async def _company_objects(conn: asyncpg.Connection, tenant: Tenant, company_id:
         submission_id=submission_id,
         pipeline_run_id=run_id,
         operation_run_id=operation_run_id,
+        entity_id=company_entity,
         marker=marker,
     )
     objects.ids = {

@@ -35,6 +35,8 @@ def _bodies(t, token_id=None, run_id=None, pipeline=None):
         "/api/step-results/list": ({"pipeline_run_id": str(pipeline.get("run_id"))}, ALL),
         "/api/v1/entities/companies": ({}, ALL),
         "/api/v1/entities/persons": ({}, ALL),
+        "/api/v1/entities/versions": ({"entity_type": "company", "entity_id": str(pipeline.get("entity_id"))}, ALL),
+        "/api/v1/entities/timeline": ({"entity_type": "company", "entity_id": str(pipeline.get("entity_id"))}, ALL),
         "/api/operation-runs/get": ({"run_id": str(run_id)}, ALL),
         "/api/api-tokens/revoke": ({"api_token_id": str(token_id)}, ADMIN),
         "/api/auth/me": ({}, ALL),
@@ -103,6 +105,8 @@ ENDPOINTS += [
     "/api/step-results/list",
     "/api/v1/entities/companies",
     "/api/v1/entities/persons",
+    "/api/v1/entities/versions",
+    "/api/v1/entities/timeline",
 ]
 
 
@@ -130,7 +134,14 @@ async def pipeline_objects(conn, tenant, company=None):
         tenant.org.id,
         run_id,
     )
-    return {"submission_id": submission_id, "run_id": run_id}
+    entity_id = await conn.fetchval(
+        "INSERT INTO company_entities (org_id, company_id, domain, data) VALUES ($1, $2, $3, $4) RETURNING id",
+        tenant.org.id,
+        company_id,
+        f"{run_id}.example",
+        {"domain": f"{run_id}.example"},
+    )
+    return {"submission_id": submission_id, "run_id": run_id, "entity_id": entity_id}
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -177,6 +188,8 @@ def _foreign_bodies(other, own):
         "/api/pipeline-runs/get": {"pipeline_run_id": None},
         "/api/pipeline-runs/retry": {"pipeline_run_id": None},
         "/api/step-results/list": {"pipeline_run_id": None},
+        "/api/v1/entities/versions": {"entity_type": "company", "entity_id": None},
+        "/api/v1/entities/timeline": {"entity_type": "company", "entity_id": None},
         "/api/v1/batch/submit": {
             "blueprint_id": str(other.blueprint.id),
             "company_id": str(other.company_a.id),
@@ -212,7 +225,7 @@ async def test_another_orgs_ids_are_not_found(client, conn, role):
         if None in body.values():
             foreign = await pipeline_objects(conn, other)
             key = next(k for k, v in body.items() if v is None)
-            body = {key: str(foreign["submission_id" if key == "submission_id" else "run_id"])}
+            body = {**body, key: str(foreign[key if key in ("submission_id", "entity_id") else "run_id"])}
         r = await client.post(path, json=body, headers=own.headers(role))
         allowed = _bodies(own).get(path, ({}, ADMIN))[1]
         expected = 404 if role in allowed else 403
