@@ -32,8 +32,11 @@ from app.routers import (
     pipelines,
     super_admin,
     users,
+    webhooks,
 )
 from app.services.dispatch import LocalDispatcher, TriggerDispatcher
+from app.services.webhook_delivery import WebhookDeliverer, create_webhook_http_client
+from app.services.webhooks import UrlGuard
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +68,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.dispatcher = dispatcher
         else:
             app.state.dispatcher = LocalDispatcher()
+        webhook_http = create_webhook_http_client(settings.webhook_timeout_seconds)
+        deliverer = WebhookDeliverer(app.state.db, settings, app.state.webhook_guard, webhook_http)
+        delivery = asyncio.create_task(deliverer.run_forever()) if settings.webhook_delivery_enabled else None
         try:
             yield
         finally:
             if sweeper is not None:
                 sweeper.cancel()
+            if delivery is not None:
+                delivery.cancel()
+                # an attempt in flight ends here; its claimed row is retried when its lease ends
+                await asyncio.gather(delivery, return_exceptions=True)
+            await webhook_http.aclose()
             await app.state.http.aclose()
             await database.close()
 
@@ -82,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    app.state.webhook_guard = UrlGuard(production=settings.is_production())
     install_error_handlers(app)
     for router in (
         health.router,
@@ -98,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pipelines.router,
         entities.router,
         internal.router,
+        webhooks.router,
     ):
         app.include_router(router)
     # added last = outermost: the request id is set before anything else can answer
