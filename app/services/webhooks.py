@@ -44,6 +44,7 @@ SECRET_BYTES = 32
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 # cloud metadata endpoints; both are also link-local / unique-local, listed so the rule says so
 METADATA_ADDRESSES = frozenset({ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")})
+_UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
 _HOST = re.compile(r"^[A-Za-z0-9._:%-]+$")
 
 
@@ -63,12 +64,20 @@ def address_refusal(address: str) -> str | None:
         ip = ip.ipv4_mapped
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
-    for kind in ("loopback", "private", "link_local", "multicast", "unspecified", "reserved"):
+    # most specific first: Python counts loopback, link-local and unique-local as private too
+    for kind, name in (
+        ("loopback", "a loopback"),
+        ("unspecified", "an unspecified"),
+        ("link_local", "a link-local"),
+        ("multicast", "a multicast"),
+    ):
         if getattr(ip, f"is_{kind}"):
-            return f"a {kind.replace('_', '-')} address"
-    if isinstance(ip, ipaddress.IPv6Address) and ip in ipaddress.ip_network("fc00::/7"):
+            return f"{name} address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _UNIQUE_LOCAL:
         return "a unique-local address"
-    if not ip.is_global:  # shared (100.64/10), documentation and other special-purpose ranges
+    if ip.is_private:
+        return "a private address"
+    if ip.is_reserved or not ip.is_global:  # shared (100.64/10) and other special-purpose ranges
         return "a non-public address"
     return None
 
@@ -119,7 +128,7 @@ class UrlGuard:
                 raise UrlRefused("the host resolves to something that is not an IP address") from e
             if refusal is not None:
                 raise UrlRefused(f"the host resolves to {refusal}")
-        return Target(url, list(dict.fromkeys(a.split("%", 1)[0] for a in addresses)))
+        return Target(url, [*dict.fromkeys(a.split("%", 1)[0] for a in addresses)])
 
 
 def generate_secret() -> str:
