@@ -122,6 +122,22 @@ class _CoreSettings(BaseSettings):
     # are the fields of its adapter's OPTIONS model (app/providers/<name>.py), added below with the
     # connection settings.
 
+    # Outgoing webhooks (CONTRACT §9.6; docs/webhooks.md). The delivery loop runs in every API
+    # process; processes share the due deliveries (FOR UPDATE SKIP LOCKED).
+    webhook_delivery_enabled: bool = True
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # the wait after each failed attempt; once it is used up the delivery is `failed`. The default
+    # retries for about 31.7 h over 12 attempts (5 s, 30 s, 2 m, 10 m, 30 m, 1 h, 2 h, 4 h, 8 h ×3)
+    webhook_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 28800.0, 28800.0],
+        min_length=1,
+    )
+    webhook_max_in_flight_per_webhook: int = Field(default=4, ge=1)
+    webhook_batch_size: int = Field(default=100, ge=1)
+    # after a rotation the previous secret keeps signing this long; 0 = at once
+    webhook_secret_grace_hours: float = Field(default=24.0, ge=0)
+
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
         if self.env is Environment.production:

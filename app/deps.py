@@ -12,6 +12,7 @@ from app.config import Settings
 from app.operations.engine import Engine
 from app.ratelimit import LoginThrottle, RateLimiter
 from app.services.dispatch import Dispatcher
+from app.services.webhooks import UrlGuard
 
 
 def get_settings(request: Request) -> Settings:
@@ -34,6 +35,10 @@ def get_login_throttle(request: Request) -> LoginThrottle:
     return cast(LoginThrottle, request.app.state.login_throttle)
 
 
+def get_url_guard(request: Request) -> UrlGuard:
+    return cast(UrlGuard, request.app.state.webhook_guard)
+
+
 def get_pool(request: Request) -> asyncpg.Pool:
     return request.app.state.pool
 
@@ -44,3 +49,4 @@ DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+UrlGuardDep = Annotated[UrlGuard, Depends(get_url_guard)]

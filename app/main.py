@@ -32,9 +32,12 @@ from app.routers import (
     submissions,
     super_admin,
     users,
+    webhooks,
     worker_callbacks,
 )
 from app.services.dispatch import LocalDispatcher, TriggerDispatcher
+from app.services.webhook_delivery import WebhookDeliverer, create_webhook_http_client
+from app.services.webhooks import UrlGuard
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +69,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.dispatcher = dispatcher
         else:
             app.state.dispatcher = LocalDispatcher()
+        webhook_http = create_webhook_http_client(settings.webhook_timeout_seconds)
+        deliverer = WebhookDeliverer(app.state.db, settings, app.state.webhook_guard, webhook_http)
+        delivery = asyncio.create_task(deliverer.run_forever()) if settings.webhook_delivery_enabled else None
         try:
             yield
         finally:
             if sweeper is not None:
                 sweeper.cancel()
+            if delivery is not None:
+                delivery.cancel()
+                # an attempt in flight ends here; its claimed row is retried when its lease ends
+                await asyncio.gather(delivery, return_exceptions=True)
+            await webhook_http.aclose()
             await app.state.http.aclose()
             await database.close()
 
@@ -86,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # per process; shared limits across processes are a later issue (docs/decisions/0021)
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     app.state.login_throttle = LoginThrottle.from_settings(settings)
+    app.state.webhook_guard = UrlGuard(production=settings.is_production())
     install_error_handlers(app)
     for router in (
         health.router,
@@ -102,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pipeline_runs.router,
         entities.router,
         worker_callbacks.router,
+        webhooks.router,
     ):
         app.include_router(router)
     # added last = outermost: the request id is set before anything else can answer

@@ -13,6 +13,7 @@ class Permission(StrEnum):
     blueprints_read = "blueprints_read"
     blueprints_write = "blueprints_write"
     manage_org = "manage_org"
+    webhooks_manage = "webhooks_manage"
 
 
 _ALL = frozenset(Role)
@@ -25,6 +26,8 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.blueprints_write: frozenset({Role.org_admin}),
     # companies create; users and API tokens create/list/revoke
     Permission.manage_org: frozenset({Role.org_admin}),
+    # webhooks create/list/delete/rotate-secret/deliveries (CONTRACT §9.6)
+    Permission.webhooks_manage: frozenset({Role.org_admin}),
 }
 
 

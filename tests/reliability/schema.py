@@ -67,6 +67,11 @@ ROLES_ALLOWED: dict[str, frozenset[Role]] = {
     "/api/v1/entities/persons": ALL,
     "/api/v1/entities/versions": ALL,
     "/api/v1/entities/timeline": ALL,
+    "/api/webhooks/create": ADMIN,
+    "/api/webhooks/list": ADMIN,
+    "/api/webhooks/delete": ADMIN,
+    "/api/webhooks/rotate-secret": ADMIN,
+    "/api/webhooks/deliveries": ADMIN,
     "/api/internal/pipeline-runs/start": INTERNAL_ONLY,
     "/api/internal/steps/execute": INTERNAL_ONLY,
     "/api/internal/pipeline-runs/finish": INTERNAL_ONLY,
@@ -88,6 +93,8 @@ VALUES: dict[str, Any] = {
     "final_context": {"domain": "acme.com"},
     "error": "stopped by the reliability suite",
     "worker_id": "reliability-worker",
+    "url": "https://hooks.example.com/reliability",
+    "events": ["submission.completed", "run.failed"],
 }
 
 

@@ -21,7 +21,10 @@ ID_FIELDS = {
     "pipeline_run_id": "pipeline_run",
     "run_id": "operation_run",
     "entity_id": "entity",  # the history endpoints; bodies name entity_type "company"
+    "webhook_id": "webhook",
 }
+# a webhook secret no response may ever show (create and rotate-secret answer a new one)
+WEBHOOK_SECRET = "whsec_" + "cmVsaWFiaWxpdHktd2ViaG9vay1zZWNyZXQ="
 # kinds that belong to one client company (the rest belong to the org as a whole)
 COMPANY_SCOPED = {"company", "user", "api_token", "submission", "pipeline_run", "operation_run", "entity"}
 
@@ -39,6 +42,8 @@ FINGERPRINTED = (
     "company_entities",
     "person_entities",
     "entity_versions",
+    "webhooks",
+    "webhook_deliveries",
 )
 
 
@@ -61,6 +66,7 @@ class OrgWorld:
     a: CompanyObjects
     b: CompanyObjects
     marker: str
+    webhook_id: uuid.UUID
 
     @property
     def org_id(self) -> uuid.UUID:
@@ -69,6 +75,7 @@ class OrgWorld:
     def all_strings(self) -> set[str]:
         """Every id and marker of this org: none may appear in another org's responses."""
         strings = {str(self.org_id), str(self.tenant.blueprint.id), self.marker, self.tenant.org.slug}
+        strings |= {str(self.webhook_id), WEBHOOK_SECRET}
         strings |= {str(u.id) for u in self.tenant.users.values()}
         strings |= self.a.ids | self.b.ids | {self.a.marker, self.b.marker}
         return strings
@@ -176,7 +183,21 @@ async def build_org(conn: asyncpg.Connection) -> OrgWorld:
     a = await _company_objects(conn, tenant, tenant.company_a.id, tenant.users[Role.member].id, marker + "a")
     member_b = await create_user(conn, tenant.org.id, Role.member, tenant.company_b.id, password=None)
     b = await _company_objects(conn, tenant, tenant.company_b.id, member_b.id, marker + "b")
-    return OrgWorld(tenant=tenant, a=a, b=b, marker=marker)
+    # an org-wide webhook with one queued delivery (webhooks belong to the org, not a company)
+    webhook_id = await conn.fetchval(
+        "INSERT INTO webhooks (org_id, url, events, secret) VALUES ($1, $2, '{submission.completed}', $3) RETURNING id",
+        tenant.org.id,
+        f"https://{marker}.example/hook",
+        WEBHOOK_SECRET,
+    )
+    await conn.execute(
+        "INSERT INTO webhook_deliveries (org_id, webhook_id, event_type, body, next_attempt_at) "
+        "VALUES ($1, $2, 'submission.completed', $3, 'infinity')",
+        tenant.org.id,
+        webhook_id,
+        f'{{"marker": "{marker}"}}',
+    )
+    return OrgWorld(tenant=tenant, a=a, b=b, marker=marker, webhook_id=webhook_id)
 
 
 @dataclass
@@ -190,6 +211,8 @@ class World:
         org = self.other if target == "org" else self.own
         if kind == "blueprint":
             return org.tenant.blueprint.id
+        if kind == "webhook":
+            return org.webhook_id
         objects = org.b if target == "company" else org.a
         return getattr(objects, "operation_run_id" if kind == "operation_run" else f"{kind}_id")
 

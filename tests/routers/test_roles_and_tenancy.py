@@ -61,6 +61,14 @@ def _bodies(t, token_id=None, run_id=None, pipeline=None):
             ALL,
         ),
         "/api/operation-runs/list": ({}, ALL),
+        "/api/webhooks/create": (
+            {"url": "https://hooks.example.com/in", "events": ["run.failed"], "company_id": str(t.company_a.id)},
+            ADMIN,
+        ),
+        "/api/webhooks/list": ({}, ADMIN),
+        "/api/webhooks/delete": ({"webhook_id": str(pipeline.get("webhook_id"))}, ADMIN),
+        "/api/webhooks/rotate-secret": ({"webhook_id": str(pipeline.get("webhook_id"))}, ADMIN),
+        "/api/webhooks/deliveries": ({"webhook_id": str(pipeline.get("webhook_id"))}, ADMIN),
     }
 
 
@@ -108,6 +116,21 @@ ENDPOINTS += [
     "/api/v1/entities/versions",
     "/api/v1/entities/timeline",
 ]
+ENDPOINTS += [
+    "/api/webhooks/create",
+    "/api/webhooks/list",
+    "/api/webhooks/delete",
+    "/api/webhooks/rotate-secret",
+    "/api/webhooks/deliveries",
+]
+
+
+async def _webhook(conn, org_id):
+    return await conn.fetchval(
+        "INSERT INTO webhooks (org_id, url, events, secret) "
+        "VALUES ($1, 'https://hooks.example.com/in', '{run.failed}', 'whsec_c2VjcmV0') RETURNING id",
+        org_id,
+    )
 
 
 async def pipeline_objects(conn, tenant, company=None):
@@ -155,6 +178,7 @@ async def test_each_role_gets_exactly_what_contract_allows(client, conn, path, r
     )
     run_id = await _operation_run(conn, tenant.org.id, tenant.company_a.id)
     pipeline = await pipeline_objects(conn, tenant)
+    pipeline["webhook_id"] = await _webhook(conn, tenant.org.id)
     body, allowed = _bodies(tenant, spare_token_id, run_id, pipeline)[path]
     r = await client.post(path, json=body, headers=tenant.headers(role))
     if role in allowed:
@@ -205,6 +229,14 @@ def _foreign_bodies(other, own):
             "role": "org_admin",
             "user_id": str(other.users[Role.org_admin].id),
         },
+        "/api/webhooks/delete": {"webhook_id": "webhook"},
+        "/api/webhooks/rotate-secret": {"webhook_id": "webhook"},
+        "/api/webhooks/deliveries": {"webhook_id": "webhook"},
+        "/api/webhooks/create": {
+            "url": "https://hooks.example.com/in",
+            "events": ["run.failed"],
+            "company_id": str(other.company_a.id),
+        },
     }
 
 
@@ -213,15 +245,22 @@ async def test_another_orgs_ids_are_not_found(client, conn, role):
     own = await create_tenant(conn)
     other = await create_tenant(conn)
     other_token_id = await conn.fetchval("SELECT id FROM api_tokens WHERE org_id = $1 LIMIT 1", other.org.id)
-    counted = "(SELECT count(*) FROM users) + (SELECT count(*) FROM api_tokens) + (SELECT count(*) FROM submissions)"
-    before = await conn.fetchval(f"SELECT {counted}")
+    counted = (
+        "(SELECT count(*) FROM users) + (SELECT count(*) FROM api_tokens) + (SELECT count(*) FROM submissions)"
+        " + (SELECT count(*) FROM webhooks WHERE org_id = $1)"
+    )
+    before = await conn.fetchval(f"SELECT {counted}", own.org.id)
     before_other = await conn.fetchval("SELECT count(*) FROM submissions WHERE org_id = $1", other.org.id)
+    foreign_webhooks = []
     for key, body in _foreign_bodies(other, own).items():
         path = key.split("#")[0]
         if path == "/api/api-tokens/revoke":
             body = {"api_token_id": str(other_token_id)}
         if path == "/api/operation-runs/get":
             body = {"run_id": str(await _operation_run(conn, other.org.id, other.company_a.id))}
+        if body.get("webhook_id") == "webhook":
+            foreign_webhooks.append(await _webhook(conn, other.org.id))
+            body = {"webhook_id": str(foreign_webhooks[-1])}
         if None in body.values():
             foreign = await pipeline_objects(conn, other)
             key = next(k for k, v in body.items() if v is None)
@@ -232,13 +271,16 @@ async def test_another_orgs_ids_are_not_found(client, conn, role):
         assert r.status_code == expected, (path, role, r.text)
         assert str(other.org.id) not in r.text
     after = (
-        await conn.fetchval(f"SELECT {counted}")
+        await conn.fetchval(f"SELECT {counted}", own.org.id)
         - await conn.fetchval("SELECT count(*) FROM submissions WHERE org_id = $1", other.org.id)
         + before_other
     )
     assert after == before
     assert await conn.fetchval("SELECT name FROM blueprints WHERE id = $1", other.blueprint.id) != "hijacked"
     assert await conn.fetchval("SELECT revoked_at FROM api_tokens WHERE id = $1", other_token_id) is None
+    # another org's webhooks are neither deleted nor given a new secret
+    kept = await conn.fetch("SELECT secret FROM webhooks WHERE id = ANY($1)", foreign_webhooks)
+    assert [r["secret"] for r in kept] == ["whsec_c2VjcmV0"] * 3
 
 
 async def test_lists_never_show_another_orgs_rows(client, conn):
