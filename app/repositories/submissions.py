@@ -180,14 +180,14 @@ WHERE pipeline_run_id IN (SELECT id FROM canceled) AND status = 'queued'
 CANCEL_SUBMISSION = """
 UPDATE submissions SET status = 'canceled', finished_at = now()
 WHERE id = $1 AND status NOT IN ('completed', 'failed', 'canceled')
+RETURNING id
 """
-COUNT_CANCELED = "SELECT count(*) FROM pipeline_runs WHERE submission_id = $1 AND status = 'canceled'"
 
 
-async def cancel_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> int:
-    """`submission_id` is one the caller just read through `get_submission` (its scope checked)."""
+async def cancel_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> bool:
+    """`submission_id` is one the caller just read through `get_submission` (its scope checked).
+    True when this call ended the submission (not a concurrent finish or cancel)."""
     # runs before the submission row: the same lock order as a run finishing (run, then its
     # submission), so a cancel and a finishing run can never deadlock
     await conn.execute(CANCEL_RUNS, submission_id)
-    await conn.execute(CANCEL_SUBMISSION, submission_id)
-    return await conn.fetchval(COUNT_CANCELED, submission_id)
+    return await conn.fetchval(CANCEL_SUBMISSION, submission_id) is not None

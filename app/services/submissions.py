@@ -32,6 +32,7 @@ from app.pagination import decode_cursor, page
 from app.repositories import submissions as submissions_repo
 from app.services import blueprints as blueprints_service
 from app.services import companies as companies_service
+from app.services import events as events_service
 from app.services.dispatch import Dispatcher
 
 MAX_REPORTED_MISMATCHES = 20
@@ -196,5 +197,6 @@ async def cancel(conn: asyncpg.Connection, auth: AuthContext, submission_id: uui
     submission = await get_submission(conn, auth, submission_id)
     if submission.status in SUBMISSION_FINISHED:
         raise Conflict(f"the submission is already {submission.status}", code="submission_finished")
-    await submissions_repo.cancel_submission(conn, submission.id)
+    if await submissions_repo.cancel_submission(conn, submission.id):
+        await events_service.submission_ended(conn, auth.tenant_org_id, submission.id)
     return await get_submission(conn, auth, submission_id)

@@ -17,6 +17,7 @@ from app.operations.engine import Engine
 from app.repositories import entities as entities_repo
 from app.repositories import worker_callbacks as worker_callbacks_repo
 from app.services import entities as entities_service
+from app.services import events as events_service
 from app.services import execute as execute_service
 
 # an operation result that lets the pipeline go on; `failed` fails the run (CONTRACT §7)
@@ -129,7 +130,7 @@ async def execute_step(
                 conn, org_id, run_id, f"step {position} ({step.operation_id}): {message}", company_scope=scope
             )
             if submission_id is not None:
-                await worker_callbacks_repo.rederive_submission(conn, submission_id)
+                await events_service.run_ended(conn, org_id, run_id, submission_id)
         run_status = await worker_callbacks_repo.run_status(conn, org_id, run_id, company_scope=scope)
         return StepExecuteResult(
             position=position,
@@ -185,11 +186,11 @@ async def finish(
                 conn, org_id, run_id, f"entity upsert failed: {e}", company_scope=scope
             )
             if submission_id is not None:
-                await worker_callbacks_repo.rederive_submission(conn, submission_id)
+                await events_service.run_ended(conn, org_id, run_id, submission_id)
             return RunFinishResult(status=PipelineRunStatus.failed, entity_id=None, record_version=None)
         submission_id = await worker_callbacks_repo.succeed_run(conn, org_id, run_id, context, company_scope=scope)
         if submission_id is not None:
-            await worker_callbacks_repo.rederive_submission(conn, submission_id)
+            await events_service.run_ended(conn, org_id, run_id, submission_id)
         return RunFinishResult(status=PipelineRunStatus.succeeded, entity_id=entity_id, record_version=record_version)
 
 
@@ -199,7 +200,7 @@ async def fail(db: Db, auth: AuthContext, run_id: uuid.UUID, error: str) -> Inte
             conn, auth.tenant_org_id, run_id, error, company_scope=auth.company_id
         )
         if submission_id is not None:
-            await worker_callbacks_repo.rederive_submission(conn, submission_id)
+            await events_service.run_ended(conn, auth.tenant_org_id, run_id, submission_id)
         return await _run_view(conn, auth, run_id)
 
 
