@@ -196,7 +196,7 @@ def demo() -> None:
     where = urlsplit(settings.api_url)
     host, port = where.hostname or "127.0.0.1", where.port or 80
     try:
-        with stop_on_signals(), Stack(logs=logs, host=host, api_port=port, sandbox_port=9100) as stack:
+        with stop_on_signals(), Stack(logs=logs, host=host, api_port=port) as stack:
             try:
                 start_local(settings, stack)
             except StackError as e:
