@@ -49,6 +49,9 @@ SANDBOX_KEY = "sandbox-key"
 SANDBOX_ADYNTEL_EMAIL = "sandbox@example.com"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 DEFAULT_STOP_TIMEOUT = 20.0
+# a worker pool's first heartbeat inserts its row (a new pool id per start), so a row started
+# after the spawn is this worker having reached the API
+WORKER_STARTED_SINCE = "SELECT EXISTS (SELECT 1 FROM worker_heartbeats WHERE started_at >= $1)"
 
 
 class StackError(RuntimeError):
@@ -292,10 +295,14 @@ class Stack:
         )
         if since is not None:
             dsn = self._dsn()
-            self._wait_ready(child, lambda: asyncio.run(_heartbeat_since(dsn, since)), timeout, "its first heartbeat")
+            self._wait_ready(
+                child, lambda: asyncio.run(_heartbeat_since(dsn, since)), timeout, "its first heartbeat", interval=0.2
+            )
         return child
 
-    def _wait_ready(self, child: Child, ready: Callable[[], bool], timeout: float, what: str) -> None:
+    def _wait_ready(
+        self, child: Child, ready: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not ready():
             if child.poll() is not None:
@@ -304,7 +311,7 @@ class Stack:
             if time.monotonic() > deadline:
                 self.terminate(child)
                 raise StackError(f"the {child.name} did not answer {what} within {timeout:.0f} s{self._tail(child)}")
-            time.sleep(0.05)
+            time.sleep(interval)
 
     def _tail(self, child: Child) -> str:
         return f":\n{self.log_tail(child.name)}" if child.log_path is not None else ""
@@ -393,8 +400,6 @@ async def _db_now(dsn: str) -> Any:
 async def _heartbeat_since(dsn: str, since: Any) -> bool:
     conn = await asyncpg.connect(dsn)
     try:
-        return bool(
-            await conn.fetchval("SELECT EXISTS (SELECT 1 FROM worker_heartbeats WHERE started_at >= $1)", since)
-        )
+        return bool(await conn.fetchval(WORKER_STARTED_SINCE, since))
     finally:
         await conn.close()
