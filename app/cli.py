@@ -4,19 +4,17 @@ import asyncio
 import json
 import logging
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import typer
 
-from app.config import PROVIDER_NAMES, REPO_ROOT, Settings, get_settings
-from app.database import prepare_schema, resolve_dsn, start_embedded
+from app.config import PROVIDER_NAMES, Settings, get_settings
+from app.database import prepare_schema, resolve_dsn
 from app.embedded_pg import EmbeddedPostgres, embedded_for
 from app.services.bootstrap import DemoTenant, ensure_demo
+from app.stack import Stack, StackError, StopRequested, stop_on_signals
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="data-engine-x")
 log = logging.getLogger("app.cli")
@@ -102,19 +100,6 @@ def bootstrap() -> None:
     _print_demo(asyncio.run(main()), settings.api_url)
 
 
-TRIGGER_DIR = REPO_ROOT / "trigger"
-
-
-def _start_worker(settings: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The local (graphile-worker) pipeline host; it reaches the API over HTTP with the internal key."""
-    tsx = TRIGGER_DIR / "node_modules" / ".bin" / "tsx"
-    if not tsx.exists():
-        raise RuntimeError("the worker's packages are not installed: run `make install`")
-    worker_env = {**env, "DATA_ENGINE_INTERNAL_API_KEY": settings.secret("internal_api_key")}
-    # node runs the worker itself (tsx only as a loader): signals reach the worker, not a wrapper
-    return subprocess.Popen(["node", "--import", "tsx", "src/local/worker.ts"], cwd=TRIGGER_DIR, env=worker_env)
-
-
 @cli.command()
 def worker() -> None:
     """Run the local pipeline worker alone, against DATA_ENGINE_DATABASE_URL and DATA_ENGINE_API_URL."""
@@ -125,20 +110,18 @@ def worker() -> None:
         if not embedded.is_running():
             raise typer.BadParameter("set DATA_ENGINE_DATABASE_URL, or start the stack (make run) first")
         dsn = embedded.url()
-    env = {**os.environ, "DATA_ENGINE_DATABASE_URL": dsn, "DATA_ENGINE_API_URL": settings.api_url}
-    process = _start_worker(settings, env)
+    code = 0
     try:
-        raise typer.Exit(code=process.wait())
-    except KeyboardInterrupt:
-        process.terminate()
-        process.wait(timeout=30)
+        with stop_on_signals(), Stack() as stack:
+            stack.use_database(dsn)
+            stack.env["DATA_ENGINE_API_URL"] = settings.api_url
+            stack.start_worker(env=_worker_secrets(settings))
+            code = stack.wait_for_exit().poll() or 0
+    except StopRequested:
+        code = 0
+    raise typer.Exit(code=code)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-SANDBOX_KEY = "sandbox-key"
 SANDBOX_BANNER = """
   ***********************************************************************************
   ***  NO PROVIDER KEYS CONFIGURED: every provider points at the local SANDBOX
@@ -148,100 +131,78 @@ SANDBOX_BANNER = """
 """
 
 
-def _sandbox_env(sandbox_url: str) -> dict[str, str]:
-    env = {}
-    for name in PROVIDER_NAMES:
-        env[f"DATA_ENGINE_{name.upper()}_BASE_URL"] = f"{sandbox_url}/{name}"
-        env[f"DATA_ENGINE_{name.upper()}_API_KEY"] = SANDBOX_KEY
-    env["DATA_ENGINE_ADYNTEL_EMAIL"] = "sandbox@example.com"
-    return env
+def _worker_secrets(settings: Settings) -> dict[str, str]:
+    # the worker reaches the API over HTTP with the internal key (generated into .data/ locally)
+    return {"DATA_ENGINE_INTERNAL_API_KEY": settings.secret("internal_api_key")}
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise typer.Exit(code=1)
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
+def start_local(settings: Settings, stack: Stack) -> DemoTenant:
+    """Database, migrations, demo tenant, provider sandbox (unless real keys are configured), API,
+    worker: what `make run` starts, and `make demo` when no API is running."""
+    dsn = stack.start_database(settings)
+    asyncio.run(prepare_schema(settings, dsn, apply=True))
+    demo = asyncio.run(_bootstrap(settings, dsn))
+    if not any(settings.provider(name).api_key for name in PROVIDER_NAMES):
+        stack.start_sandbox(log_level=None)
+    stack.start_api()
+    stack.start_worker(env=_worker_secrets(settings), wait=True)
+    return demo
 
 
 @cli.command()
 def run(host: str = "127.0.0.1", port: int = 8000, sandbox_port: int = 9100) -> None:
     """Run the local stack: database, migrations, demo tenant, provider sandbox (unless real keys
-    are configured), API. Ctrl-C stops all of it."""
+    are configured), API, pipeline worker. Ctrl-C stops all of it (exit code 0)."""
     settings = _settings()
-    embedded: EmbeddedPostgres | None = None
-    if not settings.database_url:
-        embedded = start_embedded(settings)
-    procs: list[subprocess.Popen[bytes]] = []
+    # a requested stop (Ctrl-C, SIGTERM, SIGHUP) at any point, even mid-start, is a clean exit 0;
+    # a process of the stack dying on its own, or one that cannot start, is exit 1
+    code = 0
     try:
-
-        async def prepare() -> tuple[str, DemoTenant]:
-            dsn, _ = await _with_database(settings)
-            return dsn, await _bootstrap(settings, dsn)
-
-        dsn, demo = asyncio.run(prepare())
-        env = {**os.environ, "DATA_ENGINE_DATABASE_URL": dsn}
-        sandbox_url = None
-        if not any(settings.provider(name).api_key for name in PROVIDER_NAMES):
-            sandbox_url = f"http://{host}:{sandbox_port}"
-            sandbox = subprocess.Popen(
-                [sys.executable, "-m", "sandbox", "--host", host, "--port", str(sandbox_port)], cwd=REPO_ROOT
-            )
-            procs.append(sandbox)
-            _wait_http(f"{sandbox_url}/_sandbox/health", sandbox)
-            env.update(_sandbox_env(sandbox_url))
-        env["DATA_ENGINE_API_URL"] = f"http://{host}:{port}"
-        api = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", host, "--port", str(port), "--no-access-log"],
-            cwd=REPO_ROOT,
-            env=env,
-        )
-        procs.append(api)
-        api_url = f"http://{host}:{port}"
-        _wait_http(f"{api_url}/health", api)
-        procs.append(_start_worker(settings, env))
-        _print_demo(demo, api_url)
-        if sandbox_url:
-            typer.echo(SANDBOX_BANNER.format(url=sandbox_url))
-        typer.echo(
-            f"  API on {api_url} (docs at {api_url}/docs), pipeline worker running. "
-            "Try `make demo`. Ctrl-C stops everything.\n"
-        )
-        signal.signal(signal.SIGTERM, _interrupt)
-        while all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-        typer.echo("a process of the stack exited; stopping the rest", err=True)
-        raise typer.Exit(code=1)
-    except KeyboardInterrupt:
-        typer.echo("\nstopping…")
-    finally:
-        # a second Ctrl-C (or the terminal's signal to the whole group) must not cut the cleanup short
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
+        with stop_on_signals(), Stack(host=host, api_port=port, sandbox_port=sandbox_port) as stack:
             try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if embedded is not None and embedded.started_here:
-            embedded.stop()
+                demo = start_local(settings, stack)
+                _print_demo(demo, stack.api_url)
+                if stack.running("sandbox"):
+                    typer.echo(SANDBOX_BANNER.format(url=stack.sandbox_url))
+                typer.echo(
+                    f"  API on {stack.api_url} (docs at {stack.api_url}/docs), pipeline worker running. "
+                    "Try `make demo`. Ctrl-C stops everything.\n"
+                )
+                exited = stack.wait_for_exit()
+                typer.echo(f"the {exited.name} exited (code {exited.poll()}); stopping the rest", err=True)
+                code = 1
+            except StopRequested:
+                typer.echo("\nstopping…")
+            except StackError as e:
+                typer.echo(f"{e}; stopping the rest", err=True)
+                code = 1
+    except StopRequested:
+        code = 0  # the signal came in a gap the inner handler does not cover; the stack is stopped
+    raise typer.Exit(code=code)
 
 
 @cli.command()
 def demo() -> None:
-    """Submit the bundled sample batch through the public API, show progress, print the results."""
-    from app.demo import run_demo
+    """Submit the bundled sample batch through the public API, show progress, print the results.
+    With no API running, start the local stack for it (its logs in .data/logs/) and stop it after."""
+    from app.demo import api_is_up, run_demo
 
     settings = _settings()
-    raise typer.Exit(code=run_demo(settings, _demo_file(settings)))
+    if api_is_up(settings.api_url):
+        raise typer.Exit(code=run_demo(settings, _demo_file(settings)))
+    typer.echo(f"No API at {settings.api_url}: starting the stack (make run) for the demo…")
+    code = 0
+    logs = settings.data_dir / "logs"
+    where = urlsplit(settings.api_url)
+    host, port = where.hostname or "127.0.0.1", where.port or 80
+    try:
+        with stop_on_signals(), Stack(logs=logs, host=host, api_port=port) as stack:
+            try:
+                start_local(settings, stack)
+            except StackError as e:
+                typer.echo(f"the stack did not start ({e}); its logs are in {logs}", err=True)
+                raise typer.Exit(code=1) from None
+            code = run_demo(settings, _demo_file(settings))
+    except StopRequested:
+        code = 0
+    raise typer.Exit(code=code)

@@ -69,22 +69,33 @@ async def ensure_graphile_schema(dsn: str) -> None:
     log.info("installed the graphile_worker schema")
 
 
-async def prepare_schema(settings: Settings, dsn: str, *, apply: bool) -> None:
-    """Apply pending migrations (or refuse to run on a stale schema), install the local queue's
-    schema when the local orchestrator is in use, then sync the catalog."""
-    if apply:
-        await apply_migrations(dsn)
-        if settings.effective_orchestrator is Orchestrator.local:
-            await ensure_graphile_schema(dsn)
-    else:
-        pending = await pending_migrations(dsn)
-        if pending:
-            raise SchemaNotReady(f"migrations {', '.join(pending)} are not applied: run `python -m app migrate`")
+async def migrate_database(dsn: str, *, graphile: bool) -> None:
+    """Apply pending migrations, install the local queue's schema when asked (the local
+    orchestrator's worker needs it), then sync the catalog."""
+    await apply_migrations(dsn)
+    if graphile:
+        await ensure_graphile_schema(dsn)
+    await _sync_catalog(dsn)
+
+
+async def _sync_catalog(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         await sync_steps(conn, OPERATIONS)
     finally:
         await conn.close()
+
+
+async def prepare_schema(settings: Settings, dsn: str, *, apply: bool) -> None:
+    """Apply pending migrations (or refuse to run on a stale schema), install the local queue's
+    schema when the local orchestrator is in use, then sync the catalog."""
+    if apply:
+        await migrate_database(dsn, graphile=settings.effective_orchestrator is Orchestrator.local)
+        return
+    pending = await pending_migrations(dsn)
+    if pending:
+        raise SchemaNotReady(f"migrations {', '.join(pending)} are not applied: run `python -m app migrate`")
+    await _sync_catalog(dsn)
 
 
 @dataclass

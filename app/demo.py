@@ -1,8 +1,6 @@
 """`make demo`: the sample batch through the public API, as a client would send it."""
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.config import REPO_ROOT, Settings
+from app.config import Settings
 
 SAMPLE = Path(__file__).with_name("demo_sample.json")
 TERMINAL = ("completed", "failed", "canceled")
@@ -29,9 +27,9 @@ def _api(client: httpx.Client, path: str, body: dict[str, Any]) -> Any:
     return response.json()["data"]
 
 
-def _healthy(url: str) -> bool:
+def api_is_up(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        return httpx.get(f"{url.rstrip('/')}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -45,28 +43,13 @@ def _ensure_blueprint(client: httpx.Client, spec: dict[str, Any]) -> str:
 
 
 def run_demo(settings: Settings, demo_file: Path) -> int:
+    """Against the API at DATA_ENGINE_API_URL (`python -m app demo` starts one when none answers)."""
     console = Console()
-    url = settings.api_url.rstrip("/")
-    stack: subprocess.Popen[bytes] | None = None
-    if not _healthy(url):
-        console.print(f"[yellow]No API at {url}: starting the stack (make run) for the demo…[/]")
-        stack = subprocess.Popen([sys.executable, "-m", "app", "run"], cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 180
-        while not _healthy(url) or not demo_file.exists():
-            if stack.poll() is not None or time.monotonic() > deadline:
-                console.print("[red]the stack did not start; run `make run` and look at its output[/]")
-                return 1
-            time.sleep(1)
-        time.sleep(2)  # the worker starts right after the API
     try:
-        return _demo(console, url, demo_file)
+        return _demo(console, settings.api_url.rstrip("/"), demo_file)
     except DemoError as e:
         console.print(f"[red]{e}[/]")
         return 1
-    finally:
-        if stack is not None:
-            stack.terminate()
-            stack.wait(timeout=60)
 
 
 def _demo(console: Console, url: str, demo_file: Path) -> int:

@@ -85,6 +85,9 @@ class EmbeddedPostgres:
         return subprocess.run(
             [self._bin("pg_ctl"), "-D", str(self.pgdata), *args],
             user=_run_as(),
+            # its own session, so the server it starts is not in the caller's process group: a
+            # terminal's Ctrl-C must reach the launcher, which stops the server last, not first
+            start_new_session=True,
             check=False,
             capture_output=True,
             text=True,

@@ -60,9 +60,7 @@ def main(
     stack = start_stack({"DATA_ENGINE_BLITZAPI_RATE_PER_SECOND": "50", "DATA_ENGINE_BLITZAPI_CONCURRENCY": "32"})
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in ("ceiling", "execute", "pipeline", "status")}
     try:
-        stack.start_sandbox()
-        stack.start_api()
-        stack.start_worker()
+        stack.start_processes()
         tenant = scenarios.make_tenant(stack)
         scenarios.ceiling(stack, tenant, 2)  # warm-up: connections, caches, JIT of nothing
         for _ in range(repeats):
@@ -73,13 +71,13 @@ def main(
                 runs["pipeline"].append(scenarios.pipeline(stack, tenant, pipeline_entities, pipeline_rss))
         saturation = scenarios.saturation(stack, tenant, saturation_entities)
         fairness = scenarios.fairness(stack, tenant, scenarios.make_tenant(stack, "bench-b"), fairness_entities)
-        stack.stop("worker")
+        stack.terminate("worker")
         with scenarios.RssSampler(stack, ("api",)) as submit_rss:
             submit, submission_id = scenarios.submit(stack, tenant, 3 if quick else 5)
         for _ in range(repeats):
             runs["status"].append(scenarios.status(stack, tenant, submission_id, seconds))
     finally:
-        stack.shutdown()
+        stack.stop()
 
     def fig(name: str, key: str) -> dict[str, float]:
         return _summary([r[key] for r in runs[name]])
@@ -156,13 +154,11 @@ def fairness_only(quick: bool) -> None:
     started = time.time()
     stack = start_stack({})
     try:
-        stack.start_sandbox()
-        stack.start_api()
-        stack.start_worker()
+        stack.start_processes()
         a, b = scenarios.make_tenant(stack), scenarios.make_tenant(stack, "bench-b")
         figures = scenarios.fairness(stack, a, b, entities)
     finally:
-        stack.shutdown()
+        stack.stop()
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-fairness.json"
     path.write_text(json.dumps({"started": started, "quick": quick, "fairness": figures}, indent=2))

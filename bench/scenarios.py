@@ -13,7 +13,7 @@ import httpx
 
 from app.db import init_connection
 from app.repositories import submissions as submissions_repo
-from bench.stack import Stack
+from bench.stack import BenchStack
 from bench.wrk import run_wrk
 
 PIPELINE_STEPS = ["company.enrich.profile", "company.ads.search.google", "company.research.resolve_pricing_page_url"]
@@ -34,7 +34,7 @@ def _data(response: httpx.Response) -> Any:
     return response.json()["data"]
 
 
-def make_tenant(stack: Stack, slug: str = "bench") -> Tenant:
+def make_tenant(stack: BenchStack, slug: str = "bench") -> Tenant:
     admin = httpx.Client(base_url=stack.api_url, timeout=120, headers={"Authorization": f"Bearer {stack.super_key}"})
     org = _data(admin.post("/api/super-admin/orgs/create", json={"name": slug.title(), "slug": slug}))
     company = _data(admin.post("/api/super-admin/companies/create", json={"org_id": org["id"], "name": "Client"}))
@@ -58,7 +58,7 @@ def make_tenant(stack: Stack, slug: str = "bench") -> Tenant:
     return tenant
 
 
-def ceiling(stack: Stack, tenant: Tenant, seconds: int) -> dict[str, float]:
+def ceiling(stack: BenchStack, tenant: Tenant, seconds: int) -> dict[str, float]:
     """1: an authenticated POST doing one small Postgres transaction (auth + one indexed read)."""
     r = run_wrk(f"{stack.api_url}/api/companies/get", tenant.token, {"company_id": tenant.company_id}, seconds=seconds)
     return {
@@ -70,7 +70,7 @@ def ceiling(stack: Stack, tenant: Tenant, seconds: int) -> dict[str, float]:
     }
 
 
-def execute(stack: Stack, tenant: Tenant, seconds: int) -> dict[str, float]:
+def execute(stack: BenchStack, tenant: Tenant, seconds: int) -> dict[str, float]:
     """2: /api/v1/execute of a one-provider operation against the zero-latency sandbox."""
     body = {
         "operation_id": "company.ads.search.linkedin",
@@ -88,7 +88,7 @@ def execute(stack: Stack, tenant: Tenant, seconds: int) -> dict[str, float]:
 
 
 class RssSampler:
-    def __init__(self, stack: Stack, names: tuple[str, ...]) -> None:
+    def __init__(self, stack: BenchStack, names: tuple[str, ...]) -> None:
         self.stack, self.names = stack, names
         self.peak = dict.fromkeys(names, 0.0)
         self._stop = threading.Event()
@@ -109,7 +109,7 @@ class RssSampler:
         self._thread.join()
 
 
-def _metrics(stack: Stack) -> dict[str, dict[str, int]]:
+def _metrics(stack: BenchStack) -> dict[str, dict[str, int]]:
     return _data(
         httpx.post(
             f"{stack.api_url}/api/super-admin/metrics", json={}, headers={"Authorization": f"Bearer {stack.super_key}"}
@@ -139,7 +139,7 @@ def _wait_finished(tenant: Tenant, submission_id: str, timeout: float, poll: flo
     raise TimeoutError(f"submission {submission_id} did not finish in {timeout:.0f} s")
 
 
-def pipeline(stack: Stack, tenant: Tenant, entities: int, sampler: RssSampler) -> dict[str, float]:
+def pipeline(stack: BenchStack, tenant: Tenant, entities: int, sampler: RssSampler) -> dict[str, float]:
     """3: N entities × 3 steps end to end; HTTP calls and transactions per step counted."""
     before_metrics, before_xacts = _metrics(stack), asyncio.run(_xacts(stack.dsn))
     body = {
@@ -185,7 +185,7 @@ async def _clear_queue(dsn: str) -> None:
         await conn.close()
 
 
-def submit(stack: Stack, tenant: Tenant, repeats: int) -> tuple[dict[str, float], str]:
+def submit(stack: BenchStack, tenant: Tenant, repeats: int) -> tuple[dict[str, float], str]:
     """4: /api/v1/batch/submit of 10,000 entities (worker stopped), against a raw COPY of the same rows."""
     entities = _entities(10_000)
     body = {"blueprint_id": tenant.blueprints["pipeline"], "company_id": tenant.company_id, "entities": entities}
@@ -252,7 +252,7 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
         await conn.close()
 
 
-def status(stack: Stack, tenant: Tenant, submission_id: str, seconds: int) -> dict[str, float]:
+def status(stack: BenchStack, tenant: Tenant, submission_id: str, seconds: int) -> dict[str, float]:
     """5: /api/v1/batch/status on the 10,000-run submission."""
     r = run_wrk(
         f"{stack.api_url}/api/v1/batch/status",
@@ -264,7 +264,7 @@ def status(stack: Stack, tenant: Tenant, submission_id: str, seconds: int) -> di
     return {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": r.errors}
 
 
-def saturation(stack: Stack, tenant: Tenant, entities: int) -> dict[str, float]:
+def saturation(stack: BenchStack, tenant: Tenant, entities: int) -> dict[str, float]:
     """6: one provider at 200 ms latency limited to 50 req/s by the sandbox; a one-step batch."""
     httpx.post(
         f"{stack.sandbox_url}/_sandbox/config",
@@ -328,7 +328,7 @@ def _big_batch(tenant: Tenant, entities: int) -> str:
     return str(_data(tenant.client.post("/api/v1/batch/submit", json=body))["submission_id"])
 
 
-def fairness(stack: Stack, tenant: Tenant, other: Tenant, entities: int) -> dict[str, float]:
+def fairness(stack: BenchStack, tenant: Tenant, other: Tenant, entities: int) -> dict[str, float]:
     """8: latency of a one-entity submission alone, then sent 1 s after another org's N-entity
     one-step batch, then 1 s after the same org's; with how much of the batch was still open."""
     solo = statistics.median(_one_entity_latency(other) for _ in range(3))

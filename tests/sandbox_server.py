@@ -11,51 +11,41 @@ as `SANDBOX_<KNOB>` environment variables of the child process.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
+import shutil
 import tempfile
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
+from app.stack import Child, Stack, StackError, free_port, sandbox_provider_env
 from sandbox import ADYNTEL_EMAIL as SANDBOX_ADYNTEL_EMAIL
 from sandbox import PROVIDERS
 from sandbox import VALID_KEY as SANDBOX_KEY
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sandbox_provider_env(url_base: str) -> dict[str, str]:
-    """The API's provider settings pointing at a sandbox (`http://127.0.0.1:PORT`)."""
-    base = url_base.rstrip("/")
-    env: dict[str, str] = {}
-    for provider in PROVIDERS:
-        upper = provider.upper()
-        env[f"DATA_ENGINE_{upper}_BASE_URL"] = f"{base}/{provider}"
-        env[f"DATA_ENGINE_{upper}_API_KEY"] = SANDBOX_KEY
-    env["DATA_ENGINE_ADYNTEL_EMAIL"] = SANDBOX_ADYNTEL_EMAIL
-    return env
+__all__ = [
+    "PROVIDERS",
+    "SANDBOX_ADYNTEL_EMAIL",
+    "SANDBOX_KEY",
+    "SandboxProcess",
+    "free_port",
+    "sandbox_provider_env",
+    "start_sandbox",
+]
 
 
 class SandboxProcess:
-    """A running `python -m sandbox`; stop it with `.stop()` or use it as a context manager."""
+    """A running `python -m sandbox` (started by `app.stack`) and a client for its control API;
+    stop it with `.stop()` or use it as a context manager."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
-        self.process = process
-        self.port = port
-        self.log_path = log_path
-        self.base_url = f"http://127.0.0.1:{port}"
+    def __init__(self, stack: Stack, child: Child) -> None:
+        self._stack = stack
+        self._child = child
+        self.process = child.process
+        self.port = stack.sandbox_port
+        self.log_path = child.log_path or Path(tempfile.gettempdir()) / "no-sandbox.log"
+        self.base_url = stack.sandbox_url
         self._client = httpx.Client(base_url=self.base_url, timeout=10.0)
 
     def url(self, provider: str) -> str:
@@ -89,14 +79,9 @@ class SandboxProcess:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._client.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        self.log_path.unlink(missing_ok=True)
+        self._stack.terminate(self._child, timeout)
+        if self._stack.logs is not None:
+            shutil.rmtree(self._stack.logs, ignore_errors=True)
 
     def __enter__(self) -> Self:
         return self
@@ -120,40 +105,14 @@ def start_sandbox(
     `knobs` are global start values (`latency_ms=5`, `icypeas_delay_ms=50`, ...), `overrides`
     per-provider ones (`{"reoon": {"reoon_power_latency_ms": 0}}`).
     """
-    port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-    for name, value in knobs.items():
-        env[f"SANDBOX_{name.upper()}"] = str(value)
-    for provider, values in (overrides or {}).items():
-        for name, value in values.items():
-            env[f"SANDBOX_{provider.upper()}_{name.upper()}"] = str(value)
-    if seed is not None:
-        env["SANDBOX_SEED"] = str(seed)
-    env["SANDBOX_LOG_LEVEL"] = "warning"
-    log = tempfile.NamedTemporaryFile(prefix="sandbox-", suffix=".log", delete=False)
-    log_path = Path(log.name)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    sandbox = SandboxProcess(process, port, log_path)
-    deadline = time.monotonic() + startup_timeout
-    while True:
-        if process.poll() is not None:
-            output = sandbox.log()
-            sandbox.stop()
-            raise RuntimeError(f"the sandbox exited with code {process.returncode}:\n{output}")
-        try:
-            if sandbox.health().get("status") == "ok":
-                return sandbox
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            output = sandbox.log()
-            sandbox.stop()
-            raise RuntimeError(f"the sandbox did not become healthy within {startup_timeout} s:\n{output}")
-        time.sleep(0.05)
+    logs = Path(tempfile.mkdtemp(prefix="dex-sandbox-"))
+    stack = Stack(logs=logs, sandbox_port=port, stop_timeout=5.0)
+    try:
+        child = stack.start_sandbox(
+            seed=seed, overrides=overrides, inherit_knobs=False, provider_env=False, timeout=startup_timeout, **knobs
+        )
+    except StackError:
+        stack.stop()
+        shutil.rmtree(logs, ignore_errors=True)
+        raise
+    return SandboxProcess(stack, child)

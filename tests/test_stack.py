@@ -1,5 +1,6 @@
-"""`python -m app run` as a user runs it (`make run`): a real uvicorn process on a real port,
-its own embedded Postgres, the printed demo token working, and Ctrl-C stopping everything."""
+"""`python -m app run` as a user runs it (`make run`): a real uvicorn process on a real port, its
+own embedded Postgres, the printed demo token working, and a requested stop (Ctrl-C, SIGTERM),
+even in the middle of starting, stopping every process it started and exiting 0."""
 
 import os
 import queue
@@ -10,37 +11,68 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
+import psutil
 
 from app.config import REPO_ROOT
 from app.embedded_pg import embedded_for
+from app.stack import free_port
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_run_serves_the_api_with_a_working_demo_token_and_stops_cleanly(tmp_path):
-    api_port, pg_port = _free_port(), _free_port()
+def _launch(tmp_path: Path) -> tuple[subprocess.Popen[str], int, int]:
+    api_port, pg_port, sandbox_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATA_ENGINE_")}
     env.update(DATA_ENGINE_DATA_DIR=str(tmp_path / "data"), DATA_ENGINE_EMBEDDED_POSTGRES_PORT=str(pg_port))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "run", "--port", str(api_port)],
+        [sys.executable, "-m", "app", "run", "--port", str(api_port), "--sandbox-port", str(sandbox_port)],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # a process group of its own, like the foreground job a terminal sends Ctrl-C to
+        start_new_session=True,
     )
+    return proc, api_port, pg_port
+
+
+def _postmaster_pid(tmp_path: Path) -> int:
+    """The server's pid once it runs (initdb's single-user backends write theirs negated)."""
+    try:
+        return int((tmp_path / "data" / "postgres" / "postmaster.pid").read_text().split()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return 0
+
+
+def _postmaster(tmp_path: Path) -> psutil.Process:
+    return psutil.Process(_postmaster_pid(tmp_path))
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_gone(processes: list[psutil.Process], timeout: float = 10) -> list[psutil.Process]:
+    # the postmaster is not our child: its exit is reaped by init a moment after pg_ctl returns
+    deadline = time.monotonic() + timeout
+    while (left := [p for p in processes if not _gone(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def test_run_serves_the_api_with_a_working_demo_token_and_ctrl_c_stops_everything_with_exit_0(tmp_path):
+    proc, api_port, pg_port = _launch(tmp_path)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    output, token = "", None
+    output, token, started = "", None, []
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and token is None:
+        while time.monotonic() < deadline and "Ctrl-C stops everything" not in output:
             try:
                 line = lines.get(timeout=1)
             except queue.Empty:
@@ -48,16 +80,39 @@ def test_run_serves_the_api_with_a_working_demo_token_and_stops_cleanly(tmp_path
                 continue
             output += line
             match = re.search(r"API token\s+(dex_\S+)", line)
-            token = match.group(1) if match else None
+            token = token or (match.group(1) if match else None)
         assert token, output
         base = f"http://127.0.0.1:{api_port}"
         assert httpx.get(f"{base}/health").json()["data"]["database"] == "ok"
         me = httpx.post(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200
         assert me.json()["data"]["auth"]["role"] == "org_admin"
+        started = [*psutil.Process(proc.pid).children(recursive=True), _postmaster(tmp_path)]
+        names = " ".join(" ".join(p.cmdline()) for p in started)
+        assert all(part in names for part in ("sandbox", "uvicorn", "worker.ts", "postgres")), names
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        code = proc.wait(timeout=60)
+    assert code == 0, output
+    assert not _wait_gone(started)
     assert not embedded_for(tmp_path / "data", pg_port).is_running()
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", api_port)) != 0
+
+
+def test_a_stop_requested_while_the_stack_starts_exits_0_and_leaves_nothing_running(tmp_path):
+    proc, api_port, pg_port = _launch(tmp_path)
+    embedded = embedded_for(tmp_path / "data", pg_port)
+    try:
+        deadline = time.monotonic() + 90
+        while _postmaster_pid(tmp_path) <= 0 or not embedded.is_running():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            time.sleep(0.1)
+        started = [*psutil.Process(proc.pid).children(recursive=True), _postmaster(tmp_path)]
+    finally:
+        proc.send_signal(signal.SIGTERM)  # what a process manager (or `make demo`) sends
+        code = proc.wait(timeout=60)
+    output = proc.stdout.read()
+    assert code == 0, output
+    assert not _wait_gone(started), output
+    assert not embedded.is_running(), output

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.contracts.orchestration import PIPELINE_TASK_ID
+
 # local orchestrator: one graphile-worker job per run, keyed by the run id, in the submit
 # transaction (a run never exists without its job, and is never queued twice).
 #
@@ -16,14 +18,15 @@ import asyncpg
 # queue stands: a one-entity submission behind another org's 5,000-entity batch (or its own org's)
 # is next, not 5,000th. The base falls back to 0 when nothing waits, so priorities stay small;
 # past smallint's 32,767 the excess is FIFO.
-ENQUEUE_LOCAL = """
+ENQUEUE_LOCAL = f"""
 WITH level AS (
     SELECT COALESCE(min(priority), 0) AS base FROM graphile_worker.jobs
-    WHERE task_identifier = 'run-pipeline' AND locked_at IS NULL AND run_at <= now()
+    WHERE task_identifier = '{PIPELINE_TASK_ID}' AND locked_at IS NULL AND run_at <= now()
       AND attempts < max_attempts
 )
 SELECT count(*) FROM graphile_worker.add_jobs(ARRAY(
-    SELECT ROW('run-pipeline', json_build_object('pipeline_run_id', r, 'org_id', $2::uuid, 'company_id', $3::uuid),
+    SELECT ROW('{PIPELINE_TASK_ID}',
+               json_build_object('pipeline_run_id', r, 'org_id', $2::uuid, 'company_id', $3::uuid),
                NULL, NULL, $4::smallint, r::text, least(32767, level.base + rank - 1)::smallint,
                NULL)::graphile_worker.job_spec
     FROM unnest($1::uuid[]) WITH ORDINALITY AS u(r, rank), level

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import asyncpg
 import httpx
 
+from app.contracts.orchestration import PIPELINE_TASK_ID
 from app.db import Db
 from app.repositories import dispatch as dispatch_repo
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # graphile-worker retries a run whose host threw (API unreachable, a crash): exp(n) s backoff
 LOCAL_MAX_ATTEMPTS = 10
-TASK_ID = "run-pipeline"
+TASK_ID = PIPELINE_TASK_ID
 # the per-task batch endpoint takes at most 100 items (orchestration.md A3, server code)
 TRIGGER_BATCH_SIZE = 100
 TRIGGER_API_VERSION = "2025-07-16"

@@ -19,14 +19,11 @@ import asyncpg
 import httpx
 import uvicorn
 
-from app.contracts.catalog import OPERATIONS
-from app.database import ensure_graphile_schema
 from app.db import init_connection
 from app.embedded_pg import EmbeddedPostgres
-from app.migrate import apply_migrations
-from app.repositories.steps import sync_steps
+from app.stack import Stack
 from tests.conftest import TEST_SECRETS
-from tests.e2e.stack import Stack, make_stack, wait_until
+from tests.e2e.stack import E2EStack, make_stack, wait_until
 from tests.sandbox_server import SANDBOX_ADYNTEL_EMAIL, SANDBOX_KEY, SandboxProcess, free_port, start_sandbox
 
 TERMINAL_SUBMISSION = ("completed", "failed", "canceled")
@@ -38,20 +35,9 @@ class OwnPostgres:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="dex-reliability-pg-"))
         self.server = EmbeddedPostgres(pgdata=self.dir / "pgdata", port=free_port())
-        self.server.start()
-        self.dsn = self.server.url("reliability")
-
-        async def prepare() -> None:
-            await self.server.ensure_database("reliability")
-            await apply_migrations(self.dsn)
-            await ensure_graphile_schema(self.dsn)
-            conn = await asyncpg.connect(self.dsn)
-            try:
-                await sync_steps(conn, OPERATIONS)
-            finally:
-                await conn.close()
-
-        asyncio.run(prepare())
+        launcher = Stack(env={})
+        self.dsn = launcher.start_postgres(self.server, "reliability")
+        launcher.migrate()
 
     def stop(self) -> None:
         self.server.stop()
@@ -138,7 +124,7 @@ class ChaosProxy:
 class ReliabilityStack:
     pg: OwnPostgres
     sandbox: SandboxProcess
-    stack: Stack
+    stack: E2EStack
     proxy: ChaosProxy
     client: httpx.Client = field(init=False)
     org_id: str = ""

@@ -3,7 +3,9 @@
 import httpx
 import pytest
 
-from tests.sandbox_server import PROVIDERS, sandbox_provider_env, start_sandbox
+from app import stack as app_stack
+from app.config import PROVIDER_NAMES
+from tests.sandbox_server import PROVIDERS, SANDBOX_ADYNTEL_EMAIL, SANDBOX_KEY, sandbox_provider_env, start_sandbox
 
 
 def _run(sandbox):
@@ -51,6 +53,12 @@ def test_provider_env_covers_every_provider():
         assert env[f"DATA_ENGINE_{provider.upper()}_API_KEY"] == "sandbox-key"
     assert env["DATA_ENGINE_ADYNTEL_EMAIL"] == "sandbox@example.com"
     assert len(env) == 23
+
+
+def test_the_launcher_repeats_the_sandbox_constants_faithfully():
+    # app never imports the sandbox package, so app/stack.py and config.py hold copies
+    assert (app_stack.SANDBOX_KEY, app_stack.SANDBOX_ADYNTEL_EMAIL) == (SANDBOX_KEY, SANDBOX_ADYNTEL_EMAIL)
+    assert sorted(PROVIDER_NAMES) == sorted(PROVIDERS)
 
 
 def test_a_bad_start_is_reported():

@@ -9,6 +9,7 @@ import { run, type Runner, type WorkerEvents } from "graphile-worker";
 import { createHttpApi, createWorkerApi } from "../pipeline/apiClient.js";
 import { describeError } from "../pipeline/errors.js";
 import { apiSettingsFromEnv, requireEnv, type Env } from "../pipeline/settings.js";
+import { PIPELINE_TASK_ID } from "../pipeline/taskId.js";
 import { graphileLogger } from "./graphileLogger.js";
 import { startLiveness, type Liveness } from "./liveness.js";
 import { createJsonLogger, parseLogLevel, type JsonLogger } from "./log.js";
@@ -99,7 +100,7 @@ async function main(env: Env, log: JsonLogger): Promise<void> {
           events,
           logger: graphileLogger(log),
           taskList: {
-            "run-pipeline": createRunPipelineTask({
+            [PIPELINE_TASK_ID]: createRunPipelineTask({
               log,
               apiFor: (payload) => createHttpApi({ ...apiSettings, orgId: payload.org_id, companyId: payload.company_id }),
             }),

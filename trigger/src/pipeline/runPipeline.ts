@@ -18,10 +18,6 @@ import {
   type StepResult,
 } from "./types.js";
 
-export { PermanentPipelineError } from "./errors.js";
-export type { PipelineApi } from "./apiClient.js";
-export type { PipelinePayload } from "./types.js";
-
 export type PipelineLog = (event: string, fields: Record<string, unknown>) => void;
 
 export interface PipelineDeps {

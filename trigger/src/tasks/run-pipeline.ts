@@ -8,6 +8,7 @@ import { createHttpApi } from "../pipeline/apiClient.js";
 import { describeError } from "../pipeline/errors.js";
 import { recordFailure, runAndRecordFailure } from "../pipeline/host.js";
 import { apiSettingsFromEnv } from "../pipeline/settings.js";
+import { PIPELINE_TASK_ID } from "../pipeline/taskId.js";
 import { pipelinePayloadSchema, type PipelinePayload } from "../pipeline/types.js";
 
 // Declared in code (v4 creates queues at deploy). The API triggers with concurrencyKey = org_id,
@@ -20,13 +21,10 @@ function apiFor(payload: PipelinePayload) {
 }
 
 export const runPipelineTask = schemaTask({
-  id: "run-pipeline",
+  id: PIPELINE_TASK_ID,
   schema: pipelinePayloadSchema,
   queue: pipelineRunsQueue,
-  // set explicitly: with no policy the 4.8.3 executor schedules no retry at all (orchestration E7)
-  retry: { maxAttempts: 5, factor: 2, minTimeoutInMs: 2_000, maxTimeoutInMs: 60_000, randomize: true },
-  // steps are bounded by the client's 10 min per call; an hour covers a long blueprint with retries
-  maxDuration: 3_600,
+  // retry policy and maxDuration: trigger.config.ts only (the one place; see the comment there)
   run: async (payload, { signal }) => {
     const result = await runAndRecordFailure(payload, apiFor(payload), {
       signal,
