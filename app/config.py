@@ -92,6 +92,10 @@ class _CoreSettings(BaseSettings):
 
     # a local worker host silent for this long is dead: its graphile-worker job locks are released
     worker_stale_seconds: float = Field(default=10.0, ge=1.0)
+    # a pipeline step sleeps through a provider's Retry-After up to this long; a longer wait ends
+    # the call at once and the step is handed back to the worker to run again later, so no worker
+    # slot is held while a provider's rate limit recovers (issue 9 item 14)
+    step_max_inline_wait_seconds: float = Field(default=10.0, ge=0.0)
     max_body_bytes: int = 10 * 1024 * 1024
     # the one anonymous endpoint with a body (login): an email and a password fit in far less
     login_max_body_bytes: int = Field(default=16 * 1024, ge=1024)

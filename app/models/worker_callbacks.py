@@ -45,6 +45,9 @@ class StepExecuteResult(Schema):
     error_message: str | None
     operation_run_id: uuid.UUID | None
     run_status: PipelineRunStatus
+    retry_after_seconds: float | None = None
+    """Set when a provider asked to wait longer than a step may hold its worker slot: the step is
+    `queued` again and the worker runs it after this many seconds."""
 
 
 class RunFinishRequest(RequestSchema):

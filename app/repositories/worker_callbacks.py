@@ -176,6 +176,14 @@ async def mark_step_running(conn: asyncpg.Connection, step_id: uuid.UUID, contex
     await conn.execute(MARK_STEP_RUNNING, step_id, context)
 
 
+REQUEUE_STEP = "UPDATE step_results SET status = 'queued' WHERE id = $1 AND status = 'running'"
+
+
+async def requeue_step(conn: asyncpg.Connection, step_id: uuid.UUID) -> None:
+    """`step_id` from `lock_step`: a running step handed back to the worker to run again later."""
+    await conn.execute(REQUEUE_STEP, step_id)
+
+
 FINISH_STEP = """
 UPDATE step_results SET status = $2, output = $3, context_after = $4, error_message = $5, operation_run_id = $6,
        finished_at = now()

@@ -31,13 +31,19 @@ async def start(body: PipelineRunRef, auth: InternalAuth, db: DbDep) -> Data[Int
 
 @router.post("/steps/execute", response_model=Data[StepExecuteResult], responses=errors(400, 404, 409))
 async def execute_step(
-    body: StepExecuteRequest, auth: InternalAuth, db: DbDep, engine: EngineDep
+    body: StepExecuteRequest, auth: InternalAuth, db: DbDep, engine: EngineDep, settings: SettingsDep
 ) -> Data[StepExecuteResult]:
     """Run one step's operation on the context its earlier steps stored and record its result (a terminal
     step is returned as is); 409 `out_of_order` while an earlier step has not finished."""
     return Data(
         data=await worker_callbacks_service.execute_step(
-            db, engine, auth, body.pipeline_run_id, body.position, body.context
+            db,
+            engine,
+            auth,
+            body.pipeline_run_id,
+            body.position,
+            body.context,
+            max_inline_wait_seconds=settings.step_max_inline_wait_seconds,
         )
     )
 

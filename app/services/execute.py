@@ -48,12 +48,14 @@ async def run(
     entity_type: EntityType,
     input: dict[str, Any],
     options: ExecuteOptions | None = None,
+    *,
+    max_inline_wait_seconds: float | None = None,
 ) -> Outcome:
     """Raises BadRequest, before any provider is called, for an unknown operation, another entity
     type, an input the operation cannot take or a provider order it cannot use."""
     operation, data = _resolve(operation_id, entity_type, input)
     given = options.model_dump(exclude_none=True) if options else {}
-    exec_options = ExecutionOptions(**given)
+    exec_options = ExecutionOptions(**given, max_inline_wait_seconds=max_inline_wait_seconds)
     engine.order(operation, exec_options)
     started = clock()
     result = await engine.run(operation, data, exec_options)

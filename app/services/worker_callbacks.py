@@ -67,6 +67,8 @@ async def execute_step(
     run_id: uuid.UUID,
     position: int,
     context: dict[str, Any] | None = None,
+    *,
+    max_inline_wait_seconds: float | None = None,
 ) -> StepExecuteResult:
     """`context` from the worker is ignored: the step gets the context its predecessors stored, so
     a worker (a stale delivery, a bug) cannot feed a step anything the run did not produce."""
@@ -88,7 +90,12 @@ async def execute_step(
         # a stored step_config the options model refuses (an old blueprint snapshot) fails the step
         # once with the reason, instead of a 500 the worker would retry
         outcome = await execute_service.run(
-            engine, step.operation_id, step.entity_type, context, _options(step.step_config)
+            engine,
+            step.operation_id,
+            step.entity_type,
+            context,
+            _options(step.step_config),
+            max_inline_wait_seconds=max_inline_wait_seconds,
         )
         status, output, missing = outcome.result.status, outcome.result.output, outcome.result.missing_inputs
         error = outcome.result.error
@@ -110,6 +117,21 @@ async def execute_step(
             operation_run_id = await execute_service.record(
                 conn, engine, auth, outcome, pipeline_run_id=run_id, step_position=position
             )
+            retry_after = outcome.result.retry_after if status == "failed" else None
+            if retry_after is not None:
+                # the provider asked for a longer wait than a step may hold its worker slot: the
+                # attempt is recorded, the step goes back to queued and the worker runs it later
+                await worker_callbacks_repo.requeue_step(conn, step.id)
+                return StepExecuteResult(
+                    position=position,
+                    status=StepStatus.queued,
+                    output=None,
+                    context_after=None,
+                    error_message=outcome.result.error,
+                    operation_run_id=operation_run_id,
+                    run_status=step.run_status,
+                    retry_after_seconds=retry_after,
+                )
         succeeded = status in STEP_SUCCEEDED
         context_after = merge_context(context, output) if succeeded else None
         if not succeeded and missing:

@@ -148,3 +148,39 @@ describe("the graphile-worker run-pipeline task", () => {
     expect(lines.join("\n")).not.toContain("internal-secret");
   });
 });
+
+describe("a step the API hands back for later (a provider's long Retry-After)", () => {
+  it("re-enqueues the run with the same job key at now + the wait, and does not finish it", async () => {
+    const api = new FakeInternalApi(operations);
+    const { runId, payload } = setup(api);
+    api.executeStep = async (_run, position) => ({
+      position,
+      status: "queued",
+      output: null,
+      context_after: null,
+      error_message: "prospeo: HTTP 429",
+      operation_run_id: null,
+      run_status: "running",
+      retry_after_seconds: 120,
+    });
+    const added: { task: string; payload: unknown; spec: Record<string, unknown> }[] = [];
+    const jobHelpers = {
+      ...helpers(),
+      addJob: async (task: string, jobPayload: unknown, spec: Record<string, unknown>) => {
+        added.push({ task, payload: jobPayload, spec });
+        return {};
+      },
+    } as unknown as JobHelpers;
+    const log = createJsonLogger({ write: () => {} });
+    const task = createRunPipelineTask({ apiFor: () => api, log, now: () => 1_000_000 });
+
+    await task(payload, jobHelpers);
+
+    expect(added).toHaveLength(1);
+    expect(added[0]?.task).toBe("run-pipeline");
+    expect(added[0]?.payload).toEqual(payload);
+    expect(added[0]?.spec).toMatchObject({ jobKey: runId, runAt: new Date(1_000_000 + 120_000) });
+    expect(api.callsOf("finish")).toHaveLength(0);
+    expect(api.callsOf("fail")).toHaveLength(0);
+  });
+});

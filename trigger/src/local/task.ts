@@ -9,6 +9,7 @@ import type { JobHelpers, Task } from "graphile-worker";
 import type { PipelineApi } from "../pipeline/apiClient.js";
 import { describeError } from "../pipeline/errors.js";
 import { recordFailure, runAndRecordFailure } from "../pipeline/host.js";
+import { PIPELINE_TASK_ID } from "../pipeline/taskId.js";
 import { pipelinePayloadSchema, type PipelinePayload } from "../pipeline/types.js";
 import type { JsonLogger } from "./log.js";
 
@@ -51,6 +52,19 @@ export function createRunPipelineTask(options: RunPipelineTaskOptions): Task {
         return;
       }
       const { outcome } = result;
+      if (outcome.deferred_seconds !== null) {
+        // a provider's long Retry-After: the run goes back to the queue for later instead of this
+        // job sleeping on a worker slot. Same job key: this running job's key is released and the
+        // new one takes it (orchestration C6), so the run still has exactly one pending job.
+        const now = options.now ?? Date.now;
+        await helpers.addJob(PIPELINE_TASK_ID, payload, {
+          runAt: new Date(now() + outcome.deferred_seconds * 1000),
+          jobKey: payload.pipeline_run_id,
+          maxAttempts: job.max_attempts,
+        });
+        log.info("run.deferred", { ...fields, retry_after_seconds: outcome.deferred_seconds });
+        return;
+      }
       log.info("run.finish", {
         ...fields,
         status: outcome.status,

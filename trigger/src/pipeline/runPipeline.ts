@@ -42,6 +42,11 @@ export interface PipelineOutcome {
   record_version: number | null;
   /** True when the run was already terminal at start, so nothing was done. */
   already_terminal: boolean;
+  /**
+   * Set when a step came back `queued` because a provider asked to wait this many seconds: the
+   * host runs the run again after the wait (it resumes at that step) without holding a slot.
+   */
+  deferred_seconds: number | null;
   duration_ms: number;
 }
 
@@ -69,6 +74,7 @@ export async function runPipeline(
     entity_id: null,
     record_version: null,
     already_terminal: false,
+    deferred_seconds: null,
     duration_ms: now() - startedAt,
     ...extra,
   });
@@ -116,6 +122,11 @@ export async function runPipeline(
         failed_position: step.position,
         error_message: result.error_message ?? null,
       });
+    }
+
+    if (result.status === "queued" && result.retry_after_seconds != null && !isTerminalRun(result.run_status)) {
+      log("step.deferred", { ...stepFields, retry_after_seconds: result.retry_after_seconds });
+      return outcome(result.run_status, { deferred_seconds: result.retry_after_seconds });
     }
 
     if (result.status === "succeeded") {

@@ -58,6 +58,8 @@ export const stepResultSchema = z.object({
   error_message: z.string().nullish(),
   operation_run_id: z.string().nullish(),
   run_status: runStatusSchema,
+  /** A provider asked for a longer wait than a step may hold a worker slot: the step is queued again. */
+  retry_after_seconds: z.number().nonnegative().nullish(),
 });
 export type StepResult = z.infer<typeof stepResultSchema>;
 

@@ -3,7 +3,7 @@
  * `src/pipeline/` and runs under vitest without the platform (a task object has no `.run`).
  * `logger` and `metadata` are only touched here, inside the Trigger runtime.
  */
-import { AbortTaskRunError, logger, queue, schemaTask } from "@trigger.dev/sdk";
+import { AbortTaskRunError, logger, queue, schemaTask, wait } from "@trigger.dev/sdk";
 import { createHttpApi } from "../pipeline/apiClient.js";
 import { describeError } from "../pipeline/errors.js";
 import { recordFailure, runAndRecordFailure } from "../pipeline/host.js";
@@ -26,12 +26,17 @@ export const runPipelineTask = schemaTask({
   queue: pipelineRunsQueue,
   // retry policy and maxDuration: trigger.config.ts only (the one place; see the comment there)
   run: async (payload, { signal }) => {
-    const result = await runAndRecordFailure(payload, apiFor(payload), {
-      signal,
-      log: (event, fields) => logger.info(event, fields),
-    });
-    if (result.kind === "gave_up") throw new AbortTaskRunError(result.error.message);
-    return result.outcome;
+    for (;;) {
+      const result = await runAndRecordFailure(payload, apiFor(payload), {
+        signal,
+        log: (event, fields) => logger.info(event, fields),
+      });
+      if (result.kind === "gave_up") throw new AbortTaskRunError(result.error.message);
+      if (result.outcome.deferred_seconds === null) return result.outcome;
+      // a provider's long Retry-After: a checkpointed wait, not a sleep holding the run's slot;
+      // the run then resumes at the step that was handed back
+      await wait.for({ seconds: Math.ceil(result.outcome.deferred_seconds) });
+    }
   },
   // retries exhausted on a transient error: the run must not stay `running` with nobody on it.
   // Also called after AbortTaskRunError, where the run is already failed and `fail` is a no-op.
