@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := trigger/node_modules/.installed
 
-.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean reliability
+.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean reliability mutation
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,18 @@ reliability: install
 		DEX_RELIABILITY=full DEX_FUZZ_SEED=$$seed $(PY) -m pytest -n 2 -q tests/reliability/test_fuzz.py
 	DEX_RELIABILITY=full $(PY) -m pytest -q tests/reliability/test_load.py
 	$(PY) -m tests.reliability.report
+
+# mutation testing over the modules where a silent bug costs money or leaks data (pyproject's
+# [tool.mutmut]; results and scores in docs/TESTING.md). Not part of make test: about 30 min on 2
+# cores. MUTANTS="app.ratelimit*" runs a subset; results stay in mutants/ (`mutmut results`).
+MUTANTS ?=
+mutation: install
+	rm -rf mutants
+	eval "$$($(PY) -m tests.mutation_db start)"; \
+		$(VENV)/bin/mutmut run --max-children 2 $(MUTANTS); status=$$?; \
+		$(PY) -m tests.mutation_db stop; \
+		$(VENV)/bin/mutmut export-cicd-stats >/dev/null 2>&1 || true; \
+		exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache trigger/node_modules
