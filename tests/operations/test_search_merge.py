@@ -119,3 +119,171 @@ async def test_the_first_provider_is_asked_for_the_callers_limit(pclient, tenant
 
     assert json.loads(blitz.calls.last.request.content)["max_results"] == 7
     assert [c["domain"] for c in result["output"]["companies"]] == ["acme.com"]
+
+
+PROSPEO_PEOPLE = base_url("prospeo") + "/search-person"
+BLITZ_PEOPLE = base_url("blitzapi") + "/v2/search/people"
+KEY_INFO = base_url("blitzapi") + "/v2/account/key-info"
+
+
+def _prospeo_people(*people: tuple[str, str | None, str | None]) -> httpx.Response:
+    """(full name, LinkedIn URL or None, company domain or None) per row."""
+    results = [
+        {
+            "person": {"person_id": f"p{i}", "full_name": name, "current_job_title": "CEO", "linkedin_url": url},
+            "company": {"name": "Co", "domain": domain},
+        }
+        for i, (name, url, domain) in enumerate(people)
+    ]
+    pagination = {"current_page": 1, "per_page": 25, "total_page": 1, "total_count": len(results)}
+    return httpx.Response(200, json={"error": False, "results": results, "pagination": pagination})
+
+
+def _blitz_people(*people: tuple[str, str | None, str]) -> httpx.Response:
+    results = [
+        {
+            "first_name": name.split()[0],
+            "last_name": name.split()[-1],
+            "full_name": name,
+            "linkedin_url": url,
+            "experiences": [
+                {"job_title": "CEO", "company_name": "X", "company_domain": domain, "job_is_current": True}
+            ],
+        }
+        for name, url, domain in people
+    ]
+    body = {"total_results": len(results), "results": results, "results_length": len(results), "max_results": 25}
+    return httpx.Response(200, json={**body, "cursor": None})
+
+
+async def _people(client, tenant, limit: int | None = 10):
+    r = await client.post(
+        "/api/v1/execute",
+        json={
+            "operation_id": "person.search",
+            "entity_type": "person",
+            "input": {"job_titles": ["CEO"], **({"limit": limit} if limit else {})},
+            "options": {"providers": ["prospeo", "blitzapi"]},
+        },
+        headers=tenant.headers(Role.member),
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+@respx.mock
+async def test_people_are_one_by_linkedin_url_else_by_name_and_company_domain(pclient, tenant):
+    respx.get(KEY_INFO).mock(return_value=httpx.Response(200, json={"valid": True}))
+    respx.post(PROSPEO_PEOPLE).mock(
+        return_value=_prospeo_people(
+            ("Ada Lovelace", "https://www.linkedin.com/in/ada", "acme.com"),
+            ("Alan Turing", None, "bletchley.org"),
+            # neither a LinkedIn URL nor a company domain: no identity, kept as is
+            ("Solo Person", None, None),
+        )
+    )
+    respx.post(BLITZ_PEOPLE).mock(
+        return_value=_blitz_people(
+            # the same LinkedIn profile, another company domain (a job change): still Ada
+            ("Ada King", "https://www.linkedin.com/in/ADA", "other.com"),
+            # no LinkedIn URL: the same name at the same company, spelled in another case, is Alan
+            ("ALAN TURING", None, "Bletchley.org"),
+            # the same name at another company is someone else
+            ("Alan Turing", None, "manchester.ac.uk"),
+            ("Grace Hopper", "https://www.linkedin.com/in/grace", "navy.mil"),
+        )
+    )
+
+    result = await _people(pclient, tenant)
+
+    people = result["output"]["people"]
+    assert [(p["full_name"], p["source"]) for p in people] == [
+        ("Ada Lovelace", "prospeo"),
+        ("Alan Turing", "prospeo"),
+        ("Solo Person", "prospeo"),
+        ("Alan Turing", "blitzapi"),
+        ("Grace Hopper", "blitzapi"),
+    ]
+    assert people[3]["company_domain"] == "manchester.ac.uk"
+
+
+@respx.mock
+async def test_companies_without_a_linkedin_url_are_one_by_domain(pclient, tenant):
+    respx.get(KEY_INFO).mock(return_value=httpx.Response(200, json={"valid": True}))
+    respx.post(PROSPEO_SEARCH).mock(return_value=_prospeo_page("acme"))
+    page = _blitz_page("acme", "zeta").json()
+    for row in page["results"]:
+        row["linkedin_url"] = None
+    page["results"][0]["domain"] = "ACME.com"
+    respx.post(BLITZ_SEARCH).mock(return_value=httpx.Response(200, json=page))
+
+    result = await _search(pclient, tenant, limit=5)
+
+    # Prospeo's acme has a LinkedIn URL, Blitz's has none: they share no key, so both stay;
+    # Blitz's two rows have only domains, and zeta is new
+    assert [c["domain"] for c in result["output"]["companies"]] == ["acme.com", "acme.com", "zeta.com"]
+
+
+@respx.mock
+async def test_rows_with_only_a_domain_are_merged_across_providers(pclient, tenant):
+    respx.get(KEY_INFO).mock(return_value=httpx.Response(200, json={"valid": True}))
+    prospeo_page = _prospeo_page("acme", "beta").json()
+    for row in prospeo_page["results"]:
+        row["company"]["linkedin_url"] = None
+    respx.post(PROSPEO_SEARCH).mock(return_value=httpx.Response(200, json=prospeo_page))
+    blitz_page = _blitz_page("beta", "gamma").json()
+    for row in blitz_page["results"]:
+        row["linkedin_url"] = None
+    blitz_page["results"][0]["domain"] = "BETA.com"
+    respx.post(BLITZ_SEARCH).mock(return_value=httpx.Response(200, json=blitz_page))
+
+    result = await _search(pclient, tenant, limit=5)
+
+    assert [c["domain"] for c in result["output"]["companies"]] == ["acme.com", "beta.com", "gamma.com"]
+    assert [c["source"] for c in result["output"]["companies"]] == ["prospeo", "prospeo", "blitzapi"]
+
+
+@respx.mock
+async def test_an_exhausted_provider_gets_no_cursor_and_a_failing_one_does_not_stop_the_rest(pclient, tenant):
+    respx.get(KEY_INFO).mock(return_value=httpx.Response(200, json={"valid": True}))
+    respx.post(PROSPEO_SEARCH).mock(return_value=httpx.Response(200, json={"error": True, "error_code": "NO_RESULTS"}))
+    respx.post(BLITZ_SEARCH).mock(return_value=_blitz_page("acme", cursor="b2"))
+
+    result = await _search(pclient, tenant, limit=5)
+
+    assert result["status"] == "found"
+    assert result["output"]["next_cursors"] == {"prospeo": None, "blitzapi": "b2"}
+    assert [c["domain"] for c in result["output"]["companies"]] == ["acme.com"]
+
+    respx.post(PROSPEO_SEARCH).mock(return_value=httpx.Response(500))
+    result = await _search(pclient, tenant, limit=5)
+    assert result["status"] == "found"
+    assert [a["status"] for a in result["provider_attempts"]] == ["failed", "found"]
+    assert result["output"]["next_cursors"] == {"blitzapi": "b2"}
+
+
+@respx.mock
+async def test_no_rows_anywhere_is_not_found_with_every_attempt(pclient, tenant):
+    respx.get(KEY_INFO).mock(return_value=httpx.Response(200, json={"valid": True}))
+    respx.post(PROSPEO_SEARCH).mock(return_value=httpx.Response(200, json={"error": True, "error_code": "NO_RESULTS"}))
+    respx.post(BLITZ_SEARCH).mock(return_value=httpx.Response(500))
+
+    result = await _search(pclient, tenant, limit=5)
+
+    assert result["status"] == "not_found" and result["output"] is None
+    assert [(a["provider"], a["status"]) for a in result["provider_attempts"]] == [
+        ("prospeo", "not_found"),
+        ("blitzapi", "failed"),
+    ]
+
+
+@respx.mock
+async def test_the_default_limit_is_25(pclient, tenant):
+    respx.get(KEY_INFO).mock(return_value=httpx.Response(200, json={"valid": True}))
+    respx.post(PROSPEO_PEOPLE).mock(return_value=_prospeo_people(("Ada Lovelace", None, "acme.com")))
+    blitz = respx.post(BLITZ_PEOPLE).mock(return_value=_blitz_people(("Grace Hopper", None, "navy.mil")))
+
+    result = await _people(pclient, tenant, limit=None)
+
+    assert json.loads(blitz.calls.last.request.content)["max_results"] == 24
+    assert len(result["output"]["people"]) == 2
