@@ -42,3 +42,31 @@ async def test_the_same_user_with_the_matching_org_claim_is_served(client, setti
     r = await client.post("/api/auth/me", json={}, headers=bearer(_signed(settings, user.id, own.org.id)))
     assert r.status_code == 200, r.text
     assert r.text.count(str(own.org.id)) >= 1
+
+
+def _encoded(settings, user, **overrides) -> str:
+    import jwt
+
+    from tests.auth.test_sessions import _claims
+
+    claims = {k: v for k, v in _claims(user, **overrides).items() if v is not None}
+    return jwt.encode(claims, settings.secret("jwt_secret"), algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"iss": "someone-else"}, id="another issuer"),
+        pytest.param({"aud": "another-audience"}, id="another audience"),
+        pytest.param({"exp": None}, id="no expiry (would never expire)"),
+        pytest.param({"iat": None}, id="no issued-at"),
+        pytest.param({"iss": None}, id="no issuer"),
+    ],
+)
+async def test_a_correctly_signed_jwt_missing_or_misstating_a_required_claim_is_401(
+    client, settings, tenants, overrides
+):
+    own, _ = tenants
+    token = _encoded(settings, own.users[Role.org_admin], **overrides)
+    r = await client.post("/api/auth/me", json={}, headers=bearer(token))
+    assert r.status_code == 401, r.text

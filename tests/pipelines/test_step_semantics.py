@@ -195,3 +195,42 @@ class TestRacingDeliveries:
                 assert versions == 1, run_id
         finally:
             await connection.close()
+
+
+class TestInternalCompanyScope:
+    @respx.mock
+    async def test_a_worker_acting_for_another_company_of_the_org_finds_no_run(
+        self, pclient, conn, settings, three_steps
+    ):
+        tenant, blueprint = three_steps
+        prospeo = respx.post(PROSPEO).mock(return_value=prospeo_company("acme.com"))
+        run_id = (await submit(pclient, tenant, blueprint, ["acme.com"]))["pipeline_run_ids"][0]
+        own = internal(settings, tenant)
+        other_company = {**own, "x-internal-company-id": str(tenant.company_b.id)}
+        before = await _statuses(conn, run_id)
+        for path, body in [
+            ("pipeline-runs/start", {"pipeline_run_id": run_id}),
+            ("steps/execute", {"pipeline_run_id": run_id, "position": 1, "context": {"domain": "acme.com"}}),
+            ("pipeline-runs/finish", {"pipeline_run_id": run_id, "final_context": {"domain": "acme.com"}}),
+            ("pipeline-runs/fail", {"pipeline_run_id": run_id, "error": "not yours"}),
+        ]:
+            r = await pclient.post(f"/api/internal/{path}", json=body, headers=other_company)
+            assert r.status_code == 404, (path, r.text)
+        assert await conn.fetchval("SELECT status FROM pipeline_runs WHERE id = $1", uuid.UUID(run_id)) == "queued"
+        assert await _statuses(conn, run_id) == before and prospeo.call_count == 0
+        # the run's own company still can
+        run = await call(pclient, "pipeline-runs/start", {"pipeline_run_id": run_id}, own)
+        assert run["status"] == "running"
+        r = await pclient.post(
+            "/api/internal/steps/execute",
+            json={"pipeline_run_id": run_id, "position": 1, "context": run["input"]},
+            headers=other_company,
+        )
+        assert r.status_code == 404, r.text
+        r = await pclient.post(
+            "/api/internal/pipeline-runs/fail",
+            json={"pipeline_run_id": run_id, "error": "not yours"},
+            headers=other_company,
+        )
+        assert r.status_code == 404, r.text
+        assert await conn.fetchval("SELECT status FROM pipeline_runs WHERE id = $1", uuid.UUID(run_id)) == "running"
