@@ -234,3 +234,81 @@ class TestInternalCompanyScope:
         )
         assert r.status_code == 404, r.text
         assert await conn.fetchval("SELECT status FROM pipeline_runs WHERE id = $1", uuid.UUID(run_id)) == "running"
+
+
+class TestCompanyIdentity:
+    """Which company record a finished run lands in (CONTRACT §7): an existing record of the same
+    client company found by domain (else the website's domain) or LinkedIn URL, updated with the
+    new non-null values; otherwise a new one, as long as there is any identity at all."""
+
+    async def _finish(self, client, settings, tenant, blueprint, final_context):
+        run_id = (await submit(client, tenant, blueprint, ["input.example"]))["pipeline_run_ids"][0]
+        headers = internal(settings, tenant)
+        await call(client, "pipeline-runs/start", {"pipeline_run_id": run_id}, headers)
+        done = await call(
+            client, "pipeline-runs/finish", {"pipeline_run_id": run_id, "final_context": final_context}, headers
+        )
+        return run_id, done
+
+    async def _row(self, conn, entity_id):
+        return await conn.fetchrow(
+            "SELECT name, domain::text AS domain, linkedin_url, record_version, last_pipeline_run_id "
+            "FROM company_entities WHERE id = $1",
+            uuid.UUID(entity_id),
+        )
+
+    async def test_a_record_is_found_again_by_linkedin_url_and_gains_the_new_values(
+        self, pclient, conn, settings, three_steps
+    ):
+        tenant, blueprint = three_steps
+        first_run, first = await self._finish(
+            pclient, settings, tenant, blueprint, {"domain": "acme.com", "website": "https://other.example"}
+        )
+        row = await self._row(conn, first["entity_id"])
+        assert row["domain"] == "acme.com" and row["linkedin_url"] is None  # domain before website
+        assert row["last_pipeline_run_id"] == uuid.UUID(first_run) and row["record_version"] == 1
+
+        # found by the website's domain; the LinkedIn URL and a new name are added
+        second_run, second = await self._finish(
+            pclient,
+            settings,
+            tenant,
+            blueprint,
+            {
+                "website": "https://www.ACME.com/about",
+                "linkedin_url": "https://linkedin.com/company/acme/",
+                "name": "New",
+            },
+        )
+        assert second["entity_id"] == first["entity_id"] and second["record_version"] == 2
+        row = await self._row(conn, first["entity_id"])
+        assert row["linkedin_url"] == "https://www.linkedin.com/company/acme" and row["name"] == "New"
+        assert row["domain"] == "acme.com" and row["last_pipeline_run_id"] == uuid.UUID(second_run)
+
+        # found by the LinkedIn URL alone; a new domain replaces the old one
+        _, third = await self._finish(
+            pclient,
+            settings,
+            tenant,
+            blueprint,
+            {"linkedin_url": "https://www.linkedin.com/company/ACME", "domain": "acme.io"},
+        )
+        assert third["entity_id"] == first["entity_id"] and third["record_version"] == 3
+        row = await self._row(conn, first["entity_id"])
+        assert row["domain"] == "acme.io" and row["name"] == "New"
+
+    async def test_a_new_record_needs_some_identity_and_a_name_is_enough(self, pclient, conn, settings, three_steps):
+        tenant, blueprint = three_steps
+        _, named = await self._finish(pclient, settings, tenant, blueprint, {"name": "Only A Name"})
+        assert named["status"] == "succeeded"
+        row = await self._row(conn, named["entity_id"])
+        assert row["name"] == "Only A Name" and row["domain"] is None
+        _, linked = await self._finish(
+            pclient, settings, tenant, blueprint, {"linkedin_url": "linkedin.com/company/solo", "industry": "x"}
+        )
+        row = await self._row(conn, linked["entity_id"])
+        assert row["linkedin_url"] == "https://www.linkedin.com/company/solo" and row["name"] is None
+        run_id, nothing = await self._finish(pclient, settings, tenant, blueprint, {"industry": "Software"})
+        assert nothing["status"] == "failed" and nothing["entity_id"] is None
+        error = await conn.fetchval("SELECT error_message FROM pipeline_runs WHERE id = $1", uuid.UUID(run_id))
+        assert error.startswith("entity upsert failed: the run produced no identity")
