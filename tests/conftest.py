@@ -53,7 +53,7 @@ def worker_id_str(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 async def database_dsn(admin_dsn: str, worker_id_str: str) -> AsyncIterator[str]:
-    name = f"dex_test_{worker_id_str}"
+    name = pg.session_database_name(worker_id_str)
     dsn = await pg.recreate_database(admin_dsn, name, template=pg.TEMPLATE_DB)
     yield dsn
     await pg.drop_database(admin_dsn, name)

@@ -84,7 +84,19 @@ async def build_template(admin_dsn: str) -> None:
         await conn.close()
 
 
+# set by `make mutation` (tests/mutation_db.py), which builds the template once: mutmut runs pytest
+# again in every forked child, and two children rebuilding one template would break each other
+TEMPLATE_READY_ENV = "DEX_TEST_TEMPLATE_READY"
+
+
+def session_database_name(worker: str) -> str:
+    """Each session's own database: per xdist worker, and per process under mutmut (its forked
+    children run concurrently against one server)."""
+    return f"dex_test_{worker}_{os.getpid()}" if os.environ.get(TEMPLATE_READY_ENV) else f"dex_test_{worker}"
+
+
 def prepare_session() -> tuple[str, EmbeddedPostgres | None]:
     admin_dsn, embedded = start_test_server()
-    asyncio.run(build_template(admin_dsn))
+    if not os.environ.get(TEMPLATE_READY_ENV):
+        asyncio.run(build_template(admin_dsn))
     return admin_dsn, embedded

@@ -95,17 +95,29 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+def _trimmed(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must contain a character other than whitespace")
+    return value
+
+
+# Length limits and patterns apply to the string as sent, exactly as the OpenAPI schema states
+# them; surrounding whitespace is trimmed only after that (decision 0012). Trimming first would
+# accept a 201-character name that starts with a tab, which the schema says is refused.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Field(description="Display name")
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_trimmed), Field(description="Display name")
 ]
 Slug = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"),
     Field(description="Lower-case letters, digits and hyphens; unique across the platform"),
 ]
-ExternalRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ExternalRef = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_trimmed)]
+# the pattern admits no whitespace at all; lower-cased after the checks (lower-casing can change a
+# string's length, e.g. "İ")
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), AfterValidator(str.lower)
 ]
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256

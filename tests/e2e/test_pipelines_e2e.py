@@ -12,7 +12,7 @@ from app.db import init_connection
 from tests import pg
 from tests.conftest import TEST_SECRETS
 from tests.e2e.stack import make_stack, wait_until
-from tests.sandbox_server import start_sandbox
+from tests.sandbox_server import SANDBOX_ADYNTEL_EMAIL, SANDBOX_KEY, start_sandbox
 
 COMPANY_STEPS = ["company.enrich.profile", "company.ads.search.google", "company.research.resolve_pricing_page_url"]
 
@@ -97,6 +97,31 @@ def _wait_done(stack, tenant, submission_id, timeout=90):
     return _status(tenant, submission_id)
 
 
+def _sandbox(stack, provider: str, path: str, body: dict, headers: dict | None = None) -> dict:
+    """What the sandbox itself answers for a request (deterministic per input): the expected values."""
+    r = httpx.post(stack.sandbox.url(provider) + path, json=body, headers=headers or {}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _sandbox_profile(stack, domain: str) -> dict:
+    body = {"data": {"company_website": domain}}
+    return _sandbox(stack, "prospeo", "/enrich-company", body, {"X-KEY": SANDBOX_KEY})["company"]
+
+
+def _assert_profile(context: dict, profile: dict) -> None:
+    """The enriched fields are the sandbox's values, mapped as docs/providers.md says (Prospeo §5)."""
+    assert context["name"] == profile["name"]
+    assert context["linkedin_url"] == profile["linkedin_url"]
+    assert context["industry"] == profile["industry"]
+    assert context["employee_count"] == profile["employee_count"]
+    assert context["employee_range"] == profile["employee_range"]
+    assert context["founded_year"] == profile["founded"]
+    assert context["description"] == profile["description"]
+    assert context["hq_city"] == profile["location"]["city"]
+    assert context["profile_source"] == "prospeo"
+
+
 async def _db(stack, sql, *args):
     conn = await asyncpg.connect(stack.dsn)
     await init_connection(conn)
@@ -120,8 +145,19 @@ async def test_a_multi_step_batch_completes_and_one_failing_entity_fails_only_it
     found = runs[0]
     assert [s["status"] for s in found["steps"]] == ["succeeded"] * 3
     context = found["final_context"]
-    assert context["domain"] == "found-co0.com" and context["name"]
-    assert context["google_ads"]["ads"] and context["pricing_page_url"].startswith("https://found-co0.com/")
+    assert context["domain"] == "found-co0.com"
+    profile = _sandbox_profile(stack, "found-co0.com")
+    _assert_profile(context, profile)
+    google = _sandbox(
+        stack,
+        "adyntel",
+        "/google",
+        {"api_key": SANDBOX_KEY, "email": SANDBOX_ADYNTEL_EMAIL, "company_domain": "found-co0.com"},
+    )
+    assert google["ads"]
+    assert [a["ad_id"] for a in context["google_ads"]["ads"]] == [a["creative_id"] for a in google["ads"]]
+    assert [a["first_seen"] for a in context["google_ads"]["ads"]] == [a["start"] for a in google["ads"]]
+    assert context["pricing_page_url"].startswith("https://found-co0.com/")
 
     steps = await _db(
         stack,
@@ -140,6 +176,19 @@ async def test_a_multi_step_batch_completes_and_one_failing_entity_fails_only_it
     assert versions[0]["n"] == versions[0]["runs"] == 11
     entities = _data(tenant["client"].post("/api/v1/entities/companies", json={"limit": 500}))["items"]
     assert len(entities) == 11 and {e["record_version"] for e in entities} == {1}
+    # every entity row holds what the sandbox says about its company, not merely some value
+    for entity in entities:
+        if entity["domain"] == "notfound-ghost.com":
+            # every provider said not_found: the entity holds the input and nothing made up
+            assert entity["name"] is None and "industry" not in entity["data"], entity
+            continue
+        expected = _sandbox_profile(stack, entity["domain"])
+        assert entity["name"] == expected["name"] and entity["linkedin_url"] == expected["linkedin_url"], entity
+        assert entity["data"]["industry"] == expected["industry"], entity
+        assert entity["data"]["employee_count"] == expected["employee_count"], entity
+    row = next(e for e in entities if e["domain"] == "found-co0.com")
+    assert row["data"]["google_ads"] == context["google_ads"]
+    assert row["data"]["pricing_page_url"] == context["pricing_page_url"]
 
     # re-enriching two of them merges into the same records
     again = _submit(tenant, blueprint_id, ["found-co0.com", "https://www.FOUND-CO1.com/"])
@@ -266,5 +315,12 @@ async def test_a_killed_worker_is_replaced_and_every_run_finishes_exactly_once(s
         sid,
     )
     assert {row[0]: row[1] for row in steps} == {"succeeded": 120}
-    entities = await _db(stack, "SELECT domain, record_version FROM company_entities WHERE domain LIKE 'found-kill%'")
+    entities = await _db(
+        stack, "SELECT domain, name, data, record_version FROM company_entities WHERE domain LIKE 'found-kill%'"
+    )
     assert len(entities) == 60 and {e["record_version"] for e in entities} == {1}
+    for entity in entities:
+        expected = _sandbox_profile(stack, entity["domain"])
+        assert entity["name"] == expected["name"] and entity["data"]["industry"] == expected["industry"], entity
+        # step 2's output made it into the entity next to step 1's
+        assert "meta_ads" in entity["data"], entity["domain"]

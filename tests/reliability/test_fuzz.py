@@ -6,15 +6,23 @@ documented content type and a body matching the documented schema; invalid data 
 
 Hypothesis generates the cases up front (a synchronous `@given` that only collects them), then the
 test sends them on the session's event loop, each in a savepoint rolled back after it.
+
+Under `make test` generation is derandomized: the same cases every run, so a submission turns red
+only for what it changed, never for a new random finding. `make reliability` (DEX_RELIABILITY=full)
+draws many more cases from a fresh seed each run; the seed is in the failure message and in the
+figures, and DEX_FUZZ_SEED=<seed> replays that run. A finding becomes a regression test of its own
+(e.g. tests/routers/test_string_limits.py). docs/TESTING.md describes both runs.
 """
 
+import os
 import random
+import secrets
 import zlib
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -30,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from app.auth.context import Role
 from tests.conftest import TEST_SECRETS
 from tests.factories import bearer, jwt_for
-from tests.reliability.conftest import record, size
+from tests.reliability.conftest import FULL, record, size
 from tests.reliability.schema import SCHEMA
 from tests.reliability.world import ID_FIELDS, World, build_world
 
@@ -46,6 +54,9 @@ CHECKS = [
 ]
 EXAMPLES = size(5, 100)  # per operation and generation mode
 CHUNKS = 8
+# fast (make test): derandomized, the same cases every run; full (make reliability): a fresh seed
+# per run unless DEX_FUZZ_SEED replays one
+SEED: int | None = int(os.environ.get("DEX_FUZZ_SEED") or secrets.randbelow(2**32)) if FULL else None
 
 
 def generate(operation, mode: GenerationMode, count: int) -> list:
@@ -55,13 +66,16 @@ def generate(operation, mode: GenerationMode, count: int) -> list:
         max_examples=count,
         database=None,
         deadline=None,
-        derandomize=False,
+        derandomize=SEED is None,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
     @given(operation.as_strategy(generation_mode=mode))
     def collect(case):
         cases.append(case)
+
+    if SEED is not None:
+        collect = seed(SEED + zlib.crc32(f"{operation.label} {mode.value}".encode()))(collect)
 
     try:
         collect()
@@ -183,6 +197,8 @@ async def test_generated_requests_get_documented_answers_and_never_a_5xx(client,
         statuses={str(k): v for k, v in sorted(by_status.items())},
         failures=len(failures),
         schemathesis_version=schemathesis.__version__,
+        seed=SEED if SEED is not None else "derandomized",
     )
-    assert not failures, f"{len(failures)} of {sent} cases failed:\n\n" + "\n\n".join(failures[:15])
+    replay = f" (replay: DEX_FUZZ_SEED={SEED} make reliability)" if SEED is not None else ""
+    assert not failures, f"{len(failures)} of {sent} cases failed{replay}:\n\n" + "\n\n".join(failures[:15])
     assert statuses >= 2, by_status  # the cases reach more than one outcome: they are not all rejected

@@ -42,12 +42,17 @@ async def limited_client(database_dsn: str, conn, **limits) -> AsyncIterator[htt
             yield client
 
 
-def assert_limited(r: httpx.Response) -> int:
+def assert_limited(r: httpx.Response, per_minute: int | None = None, burst: int | None = None) -> int:
     assert r.status_code == 429, r.text
     error = r.json()["error"]
     assert error["code"] == "rate_limited" and set(error) == {"code", "message", "details"}
+    assert isinstance(error["message"], str) and error["message"]
     retry_after = int(r.headers["Retry-After"])
     assert retry_after >= 1 and error["details"]["retry_after_seconds"] == retry_after
+    # the documented details: the limit that applied, so a client can pace itself
+    assert set(error["details"]) == {"limit_per_minute", "burst", "retry_after_seconds"}
+    if per_minute is not None:
+        assert error["details"]["limit_per_minute"] == per_minute and error["details"]["burst"] == burst
     return retry_after
 
 
@@ -65,7 +70,9 @@ async def test_each_credential_has_its_own_bucket(database_dsn, conn):
         hog = tenant.headers(Role.org_admin)
         for _ in range(5):
             assert (await client.post("/api/companies/list", json={}, headers=hog)).status_code == 200
-        retry_after = assert_limited(await client.post("/api/companies/list", json={}, headers=hog))
+        retry_after = assert_limited(
+            await client.post("/api/companies/list", json={}, headers=hog), per_minute=60, burst=5
+        )
         assert retry_after == 1  # one request refills in 1 s at 60 a minute
         # every other credential is untouched: another token of the same org and user, the
         # user's session, another org's token

@@ -240,29 +240,53 @@ def _foreign_bodies(other, own):
     }
 
 
+COUNTED_TABLES = (
+    "companies",
+    "users",
+    "api_tokens",
+    "blueprints",
+    "blueprint_steps",
+    "submissions",
+    "pipeline_runs",
+    "step_results",
+    "operation_runs",
+    "webhooks",
+    "webhook_deliveries",
+)
+
+
+async def _row_counts(conn, *tenants) -> dict[tuple[str, str], int]:
+    """Rows per table and org: a write into either org, or a row moved between them, shows."""
+    counts = {}
+    for table in COUNTED_TABLES:
+        for tenant in tenants:
+            counts[(table, str(tenant.org.id))] = await conn.fetchval(
+                f"SELECT count(*) FROM {table} WHERE org_id = $1", tenant.org.id
+            )
+    return counts
+
+
 @pytest.mark.parametrize("role", list(Role))
 async def test_another_orgs_ids_are_not_found(client, conn, role):
     own = await create_tenant(conn)
     other = await create_tenant(conn)
     other_token_id = await conn.fetchval("SELECT id FROM api_tokens WHERE org_id = $1 LIMIT 1", other.org.id)
-    counted = (
-        "(SELECT count(*) FROM users) + (SELECT count(*) FROM api_tokens) + (SELECT count(*) FROM submissions)"
-        " + (SELECT count(*) FROM webhooks WHERE org_id = $1)"
-    )
-    before = await conn.fetchval(f"SELECT {counted}", own.org.id)
-    before_other = await conn.fetchval("SELECT count(*) FROM submissions WHERE org_id = $1", other.org.id)
-    foreign_webhooks = []
-    for key, body in _foreign_bodies(other, own).items():
+    # every foreign object the requests name exists before the counts are taken, so any row a
+    # request writes (into either org) changes a count
+    foreign = await pipeline_objects(conn, other)
+    foreign_run = await _operation_run(conn, other.org.id, other.company_a.id)
+    bodies = _foreign_bodies(other, own)
+    foreign_webhooks = [await _webhook(conn, other.org.id) for b in bodies.values() if b.get("webhook_id") == "webhook"]
+    before = await _row_counts(conn, own, other)
+    for key, body in bodies.items():
         path = key.split("#")[0]
         if path == "/api/api-tokens/revoke":
             body = {"api_token_id": str(other_token_id)}
         if path == "/api/operation-runs/get":
-            body = {"run_id": str(await _operation_run(conn, other.org.id, other.company_a.id))}
+            body = {"run_id": str(foreign_run)}
         if body.get("webhook_id") == "webhook":
-            foreign_webhooks.append(await _webhook(conn, other.org.id))
-            body = {"webhook_id": str(foreign_webhooks[-1])}
+            body = {"webhook_id": str(foreign_webhooks.pop())}
         if None in body.values():
-            foreign = await pipeline_objects(conn, other)
             key = next(k for k, v in body.items() if v is None)
             body = {**body, key: str(foreign[key if key in ("submission_id", "entity_id") else "run_id"])}
         r = await client.post(path, json=body, headers=own.headers(role))
@@ -270,16 +294,11 @@ async def test_another_orgs_ids_are_not_found(client, conn, role):
         expected = 404 if role in allowed else 403
         assert r.status_code == expected, (path, role, r.text)
         assert str(other.org.id) not in r.text
-    after = (
-        await conn.fetchval(f"SELECT {counted}", own.org.id)
-        - await conn.fetchval("SELECT count(*) FROM submissions WHERE org_id = $1", other.org.id)
-        + before_other
-    )
-    assert after == before
+    assert await _row_counts(conn, own, other) == before
     assert await conn.fetchval("SELECT name FROM blueprints WHERE id = $1", other.blueprint.id) != "hijacked"
     assert await conn.fetchval("SELECT revoked_at FROM api_tokens WHERE id = $1", other_token_id) is None
     # another org's webhooks are neither deleted nor given a new secret
-    kept = await conn.fetch("SELECT secret FROM webhooks WHERE id = ANY($1)", foreign_webhooks)
+    kept = await conn.fetch("SELECT secret FROM webhooks WHERE org_id = $1", other.org.id)
     assert [r["secret"] for r in kept] == ["whsec_c2VjcmV0"] * 3
 
 
@@ -348,3 +367,46 @@ async def test_an_org_admin_sees_every_company_of_the_org(client, conn):
         "/api/companies/get", json={"company_id": str(tenant.company_b.id)}, headers=tenant.headers(Role.org_admin)
     )
     assert r.status_code == 200
+
+
+async def _entities(conn, tenant, company) -> tuple[str, str]:
+    stem = f"e{str(company.id)[:8]}"
+    company_entity = await conn.fetchval(
+        "INSERT INTO company_entities (org_id, company_id, name, domain, data, record_version) "
+        "VALUES ($1, $2, $3, $4, '{}', 1) RETURNING id",
+        tenant.org.id,
+        company.id,
+        stem,
+        f"{stem}.com",
+    )
+    person_entity = await conn.fetchval(
+        "INSERT INTO person_entities (org_id, company_id, full_name, work_email, company_domain, data, record_version) "
+        "VALUES ($1, $2, $3, $4, $5, '{}', 1) RETURNING id",
+        tenant.org.id,
+        company.id,
+        f"Jane {stem}",
+        f"jane@{stem}.com",
+        f"{stem}.com",
+    )
+    return str(company_entity), str(person_entity)
+
+
+@pytest.mark.parametrize("role", [Role.company_admin, Role.member])
+async def test_a_company_scoped_caller_sees_only_its_companys_entities(client, conn, role):
+    tenant = await create_tenant(conn)
+    own_company, own_person = await _entities(conn, tenant, tenant.company_a)
+    other_company, other_person = await _entities(conn, tenant, tenant.company_b)
+    headers = tenant.headers(role)
+    for path, own in [("/api/v1/entities/companies", own_company), ("/api/v1/entities/persons", own_person)]:
+        r = await client.post(path, json={}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert [i["id"] for i in r.json()["data"]["items"]] == [own], path
+        # naming the other company in the filter does not widen the scope
+        r = await client.post(path, json={"filters": {"company_id": str(tenant.company_b.id)}}, headers=headers)
+        assert r.status_code == 200 and r.json()["data"]["items"] == [], path
+    for path, both in [
+        ("/api/v1/entities/companies", {own_company, other_company}),
+        ("/api/v1/entities/persons", {own_person, other_person}),
+    ]:
+        r = await client.post(path, json={}, headers=tenant.headers(Role.org_admin))
+        assert {i["id"] for i in r.json()["data"]["items"]} == both, path

@@ -105,6 +105,22 @@ async def test_an_operator_builds_a_working_tenant(client, conn, settings):
     # the tenant's company admin reads the blueprint but cannot change it
     r = await client.post("/api/blueprints/get", json={"blueprint_id": blueprint["id"]}, headers=bearer(token["token"]))
     assert r.status_code == 200
+    seen = r.json()["data"]
+    r = await client.post(
+        "/api/blueprints/update",
+        json={
+            "blueprint_id": blueprint["id"],
+            "name": "hijacked",
+            "steps": [{"position": 1, "operation_id": "company.ads.search.meta"}],
+        },
+        headers=bearer(token["token"]),
+    )
+    assert r.status_code == 403, r.text
+    assert r.json()["error"]["code"] == "forbidden_role"
+    r = await client.post("/api/blueprints/get", json={"blueprint_id": blueprint["id"]}, headers=bearer(token["token"]))
+    assert r.json()["data"] == seen
+    assert seen["name"] != "hijacked" and seen["version"] == 2
+    assert [s["operation_id"] for s in seen["steps"]] == ["company.enrich.profile"]
 
     revoked = await _post(client, "/api/super-admin/api-tokens/revoke", {"api_token_id": token["id"]}, admin)
     assert revoked["revoked_at"] is not None
