@@ -36,7 +36,14 @@ async def execute_step(
     step is returned as is); 409 `out_of_order` while an earlier step has not finished."""
     return Data(
         data=await worker_callbacks_service.execute_step(
-            db, request.app.state.engine, auth, body.pipeline_run_id, body.position, body.context
+            db,
+            request.app.state.engine,
+            auth,
+            body.pipeline_run_id,
+            body.position,
+            body.context,
+            dispatcher=request.app.state.dispatcher,
+            max_runs_per_submission=request.app.state.settings.max_runs_per_submission,
         )
     )
 
