@@ -350,7 +350,17 @@ def fan_out(stack: Stack, tenant: Tenant, companies: int, people: int) -> dict[s
     person_bp = _data(
         client.post(
             "/api/blueprints/create",
-            json={"name": "fan-out people", "steps": [{"position": 1, "operation_id": "person.contact.resolve_email"}]},
+            json={
+                "name": "fan-out people",
+                # leadmagic: Icypeas' documented 30 reads a minute would make this a rate-limit test
+                "steps": [
+                    {
+                        "position": 1,
+                        "operation_id": "person.contact.resolve_email",
+                        "step_config": {"providers": ["leadmagic"]},
+                    }
+                ],
+            },
         )
     )["id"]
     company_bp = _data(
