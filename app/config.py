@@ -100,6 +100,8 @@ class _CoreSettings(BaseSettings):
     # the one anonymous endpoint with a body (login): an email and a password fit in far less
     login_max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     max_batch_entities: int = 10_000
+    # runs in one submission, fan-out children included (CONTRACT §9.1): past it no more children
+    max_runs_per_submission: int = Field(default=100_000, ge=1)
     # per-credential token buckets (app/ratelimit.py): an API token, a session's user, or the
     # internal key per org gets `burst` requests, refilled at `per_minute`; 0 turns a limit off
     rate_limit_per_minute: float = Field(default=1200, ge=0)

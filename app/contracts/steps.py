@@ -1,22 +1,19 @@
-"""The typed step declarations of CONTRACT §9.1 besides `condition` (app/contracts/conditions.py).
+"""The typed step declarations of CONTRACT §9.1 besides `condition` (app/contracts/conditions.py)
+and `fan_out` (app/contracts/fan_out.py).
 
 These models only say what a blueprint may declare; the engine that honours them lives in the
 pipeline services. Any other key, or a wrong type, is a 422 like the rest of a step.
 Bounds: docs/decisions/0043-step-declarations.md.
 """
 
-import uuid
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.contracts.conditions import FIELD_PATH_RULE, is_field_path
 
 MAX_FRESH_HOURS = 87_600
 """Ten years: longer is "ever", and a larger number would overflow the date arithmetic."""
-DEFAULT_MAX_CHILDREN = 100
-MAX_CHILDREN = 1000
-MAX_CARRY = 50
 
 
 def _field_path(value: str) -> str:
@@ -36,22 +33,3 @@ class SkipIfFresh(StepDeclaration):
     """Skip the step when the org's entity already holds every field it writes, this recent."""
 
     max_age_hours: int = Field(ge=1, le=MAX_FRESH_HOURS, strict=True)
-
-
-class FanOut(StepDeclaration):
-    """Each result of a list-returning step becomes a child run of `blueprint_id`."""
-
-    blueprint_id: uuid.UUID
-    max_children: int = Field(default=DEFAULT_MAX_CHILDREN, ge=1, le=MAX_CHILDREN, strict=True)
-    carry: list[FieldPath] = Field(
-        default_factory=list,
-        max_length=MAX_CARRY,
-        description="Fields of the parent's context given to every child, besides the result's own",
-    )
-
-    @field_validator("carry")
-    @classmethod
-    def _distinct(cls, carry: list[str]) -> list[str]:
-        if len(set(carry)) != len(carry):
-            raise ValueError("carry names each field once")
-        return carry

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from app.contracts.entities import EntityType
+from app.contracts.fan_out import FanOut
 from app.models.common import ListRequest, Name, RequestSchema, Schema, Timestamped
 
 OperationId = Annotated[
@@ -43,7 +44,7 @@ class BlueprintStepInput(RequestSchema):
     # the field rather than stored and ignored (docs/decisions/0030-blueprint-step-validation.md).
     condition: dict[str, Any] | None = None
     skip_if_fresh: dict[str, Any] | None = None
-    fan_out: dict[str, Any] | None = None
+    fan_out: FanOut | None = None
 
 
 Steps = Annotated[list[BlueprintStepInput], Field(min_length=1, max_length=50)]
@@ -54,6 +55,7 @@ class BlueprintStep(Schema):
     operation_id: str
     step_config: dict[str, Any]
     is_enabled: bool
+    fan_out: dict[str, Any] | None = None
 
 
 class Blueprint(Timestamped):

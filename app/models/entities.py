@@ -76,6 +76,8 @@ class PersonEntity(Schema):
     linkedin_url: str | None
     work_email: str | None
     company_domain: str | None
+    company_entity_id: uuid.UUID | None
+    """The company record this person was found for by a fan-out (CONTRACT §9.1)."""
     data: dict[str, Any]
     record_version: int
     last_pipeline_run_id: uuid.UUID | None

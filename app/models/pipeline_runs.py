@@ -28,6 +28,10 @@ class PipelineRun(Schema):
     finished_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    parent_pipeline_run_id: uuid.UUID | None
+    """The run whose fan-out step created this one; None for a run of the submitted batch."""
+    depth: int
+    """0 for a submitted entity, parent's depth + 1 for a fan-out child (at most 3)."""
 
 
 class PipelineRunDetail(PipelineRun):
@@ -46,6 +50,9 @@ class StepResult(Schema):
     context_after: dict[str, Any] | None
     error_message: str | None
     operation_run_id: uuid.UUID | None
+    skip_reason: str | None
+    fan_out: dict[str, Any] | None
+    """A fan-out step's children: see StepExecuteResult.fan_out."""
     started_at: datetime | None
     finished_at: datetime | None
     created_at: datetime

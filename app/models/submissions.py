@@ -60,12 +60,16 @@ class Summary(Schema):
     succeeded: int
     failed: int
     canceled: int
+    children: int
+    """Runs created by fan-out steps (counted in the totals above too)."""
 
 
 class StepState(Schema):
     position: int
     operation_id: str
     status: StepStatus
+    skip_reason: str | None = None
+    fan_out: dict[str, Any] | None = None
 
 
 # one run's line in `batch/status`; the run status enum is PipelineRunStatus (this schema name is public)
@@ -76,6 +80,8 @@ class RunStatus(Schema):
     status: PipelineRunStatus
     error_message: str | None
     final_context: dict[str, Any] | None
+    parent_pipeline_run_id: uuid.UUID | None
+    depth: int
     steps: list[StepState]
 
 

@@ -48,6 +48,11 @@ class StepExecuteResult(Schema):
     retry_after_seconds: float | None = None
     """Set when a provider asked to wait longer than a step may hold its worker slot: the step is
     `queued` again and the worker runs it after this many seconds."""
+    fan_out: dict[str, Any] | None = Field(
+        default=None,
+        description="A fan-out step's children: blueprint_id, results, children (created), duplicates, "
+        "beyond_max_children, children_truncated (the submission's run cap), depth_limited, error",
+    )
 
 
 class RunFinishRequest(RequestSchema):
@@ -83,6 +88,7 @@ class LockedStep(Schema):
     """A step row locked for a `steps/execute` call, with what the API judges order by."""
 
     id: uuid.UUID
+    position: int
     status: StepStatus
     operation_id: str
     step_config: Any
@@ -91,9 +97,16 @@ class LockedStep(Schema):
     context_after: dict[str, Any] | None
     error_message: str | None
     operation_run_id: uuid.UUID | None
+    fan_out_result: dict[str, Any] | None
+    """What a fan-out step created (step_results.fan_out)."""
     run_status: PipelineRunStatus
     entity_type: EntityType
     submission_id: uuid.UUID
+    org_id: uuid.UUID
+    company_id: uuid.UUID
+    depth: int
+    fan_out: Any
+    """The step's fan-out declaration from the run's blueprint snapshot, as stored."""
     earlier_open: bool
     """An earlier step is not yet succeeded or skipped: this one must wait."""
     context_before: dict[str, Any]

@@ -14,7 +14,8 @@ SELECT b.id, b.org_id, b.name, b.description, b.entity_type, b.version, b.is_act
        COALESCE((
            SELECT jsonb_agg(jsonb_build_object(
                       'position', bs.position, 'operation_id', bs.operation_id,
-                      'step_config', bs.step_config, 'is_enabled', bs.is_enabled)
+                      'step_config', bs.step_config, 'is_enabled', bs.is_enabled,
+                      'fan_out', bs.fan_out)
                   ORDER BY bs.position)
            FROM blueprint_steps bs WHERE bs.blueprint_id = b.id
        ), '[]'::jsonb) AS steps
@@ -36,9 +37,10 @@ RETURNING id
 """
 # one round trip for all steps; the join resolves each operation_id to its catalog row
 INSERT_BLUEPRINT_STEPS = """
-INSERT INTO blueprint_steps (org_id, blueprint_id, step_id, operation_id, position, step_config, is_enabled)
-SELECT $1, $2, s.id, i.operation_id, i.position, i.step_config, i.is_enabled
-FROM UNNEST($3::text[], $4::int[], $5::jsonb[], $6::bool[]) AS i(operation_id, position, step_config, is_enabled)
+INSERT INTO blueprint_steps (org_id, blueprint_id, step_id, operation_id, position, step_config, is_enabled, fan_out)
+SELECT $1, $2, s.id, i.operation_id, i.position, i.step_config, i.is_enabled, i.fan_out
+FROM UNNEST($3::text[], $4::int[], $5::jsonb[], $6::bool[], $7::jsonb[])
+    AS i(operation_id, position, step_config, is_enabled, fan_out)
 JOIN steps s ON s.slug = i.operation_id
 """
 DELETE_BLUEPRINT_STEPS = "DELETE FROM blueprint_steps WHERE blueprint_id = $1 AND org_id = $2"
@@ -88,6 +90,7 @@ async def insert_blueprint_steps(
         [s["position"] for s in steps],
         [s["step_config"] for s in steps],
         [s["is_enabled"] for s in steps],
+        [s.get("fan_out") for s in steps],
     )
 
 
@@ -110,3 +113,14 @@ async def update_blueprint(
         UPDATE_BLUEPRINT, blueprint_id, org_id, name, set_description, description, entity_type, is_active
     )
     return updated is not None
+
+
+FAN_OUT_TARGETS = """
+SELECT DISTINCT (bs.fan_out->>'blueprint_id')::uuid FROM blueprint_steps bs
+WHERE bs.blueprint_id = $1 AND bs.org_id = $2 AND bs.fan_out IS NOT NULL
+"""
+
+
+async def fan_out_targets(conn: asyncpg.Connection, org_id: uuid.UUID, blueprint_id: uuid.UUID) -> list[uuid.UUID]:
+    """The blueprints this one's steps fan out to."""
+    return [r[0] for r in await conn.fetch(FAN_OUT_TARGETS, blueprint_id, org_id)]

@@ -10,7 +10,8 @@ import asyncpg
 COMPANY_COLUMNS = """id, org_id, company_id, name, domain::text AS domain, linkedin_url, data, record_version,
     last_pipeline_run_id, created_at, updated_at"""
 PERSON_COLUMNS = """id, org_id, company_id, full_name, linkedin_url, work_email::text AS work_email,
-    company_domain::text AS company_domain, data, record_version, last_pipeline_run_id, created_at, updated_at"""
+    company_domain::text AS company_domain, company_entity_id, data, record_version, last_pipeline_run_id, created_at,
+    updated_at"""
 
 VERSION_EXISTS = """
 SELECT entity_id, record_version FROM entity_versions WHERE pipeline_run_id = $1 AND entity_type = $2
@@ -371,3 +372,43 @@ async def timeline(
 async def run_steps(conn: asyncpg.Connection, org_id: uuid.UUID, run_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
     rows = await conn.fetch(RUN_STEPS, org_id, run_ids)
     return [dict(r) for r in rows]
+
+
+# --- fan-out: a person found by a company's search is linked to that company's record ----------
+
+# the parent run is share-locked BEFORE the child's record is touched: a parent finishing at the
+# same time holds it for update, so exactly one of the two sees the other's committed record
+LOCK_PARENT_COMPANY_ENTITY = """
+SELECT v.entity_id FROM pipeline_runs p
+LEFT JOIN entity_versions v ON v.pipeline_run_id = p.id AND v.entity_type = 'company'
+WHERE p.id = $1 AND p.org_id = $2 AND p.entity_type = 'company'
+FOR SHARE OF p
+"""
+LINK_PERSON = "UPDATE person_entities SET company_entity_id = $3 WHERE id = $1 AND org_id = $2"
+LINK_CHILDREN = """
+UPDATE person_entities pe SET company_entity_id = $3
+FROM pipeline_runs r JOIN entity_versions v ON v.pipeline_run_id = r.id AND v.entity_type = 'person'
+WHERE r.parent_pipeline_run_id = $1 AND r.org_id = $2 AND pe.id = v.entity_id AND pe.org_id = $2
+  AND pe.company_entity_id IS DISTINCT FROM $3
+"""
+
+
+async def lock_parent_company_entity(
+    conn: asyncpg.Connection, org_id: uuid.UUID, parent_run_id: uuid.UUID
+) -> tuple[bool, uuid.UUID | None]:
+    """(the parent is a company run, its record once it has finished)."""
+    row = await conn.fetchrow(LOCK_PARENT_COMPANY_ENTITY, parent_run_id, org_id)
+    return (row is not None, row["entity_id"] if row else None)
+
+
+async def link_person(
+    conn: asyncpg.Connection, org_id: uuid.UUID, person_id: uuid.UUID, company_entity_id: uuid.UUID
+) -> None:
+    await conn.execute(LINK_PERSON, person_id, org_id, company_entity_id)
+
+
+async def link_children(
+    conn: asyncpg.Connection, org_id: uuid.UUID, parent_run_id: uuid.UUID, company_entity_id: uuid.UUID
+) -> None:
+    """The records of the parent's person children that finished before it."""
+    await conn.execute(LINK_CHILDREN, parent_run_id, org_id, company_entity_id)

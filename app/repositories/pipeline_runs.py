@@ -9,7 +9,8 @@ from app.models.pipeline_runs import PipelineRun, PipelineRunDetail, StepResult
 
 # shared with repositories/worker_callbacks.py (lock_run returns the same model)
 RUN_COLUMNS = """id, org_id, company_id, submission_id, entity_index, entity_type, status, blueprint_version, input,
-    final_context, error_message, attempt, started_at, finished_at, created_at, updated_at"""
+    final_context, error_message, attempt, started_at, finished_at, created_at, updated_at, parent_pipeline_run_id,
+    depth"""
 
 
 GET_RUN = f"""
@@ -53,7 +54,8 @@ async def list_runs(
 
 LIST_STEPS = """
 SELECT s.id, s.pipeline_run_id, s.position, s.operation_id, s.status, s.step_config, s.input, s.output,
-       s.context_after, s.error_message, s.operation_run_id, s.started_at, s.finished_at, s.created_at, s.updated_at
+       s.context_after, s.error_message, s.operation_run_id, s.skip_reason, s.fan_out, s.started_at, s.finished_at,
+       s.created_at, s.updated_at
 FROM step_results s JOIN pipeline_runs r ON r.id = s.pipeline_run_id AND r.org_id = s.org_id
 WHERE s.pipeline_run_id = $1 AND s.org_id = $2 AND ($3::uuid IS NULL OR r.company_id = $3)
 ORDER BY s.position
@@ -75,7 +77,7 @@ RETURNING submission_id
 # resume from the failed step: succeeded steps are kept, the rest run again
 REQUEUE_STEPS = """
 UPDATE step_results SET status = 'queued', output = NULL, context_after = NULL, error_message = NULL,
-       operation_run_id = NULL, started_at = NULL, finished_at = NULL
+       operation_run_id = NULL, skip_reason = NULL, fan_out = NULL, started_at = NULL, finished_at = NULL
 WHERE pipeline_run_id = $1 AND status IN ('failed', 'skipped', 'running')
 """
 # the submission row is locked first, like every run transition that re-derives it

@@ -58,6 +58,9 @@ RUN_COPY_COLUMNS = (
     "blueprint_snapshot",
     "blueprint_version",
     "input",
+    "parent_pipeline_run_id",
+    "depth",
+    "child_key",
 )
 
 
@@ -123,12 +126,15 @@ async def list_submissions(
 # `completed` submission beside a run still `running` (a run finishing between the reads).
 BATCH_STATUS = f"""
 SELECT {", ".join("s." + c.strip() for c in SUBMISSION_COLUMNS.split(","))},
-       sm.total, sm.queued, sm.running, sm.succeeded, sm.failed, sm.canceled,
+       sm.total, sm.queued, sm.running, sm.succeeded, sm.failed, sm.canceled, sm.children,
        COALESCE((SELECT jsonb_agg(p ORDER BY p.entity_index) FROM (
            SELECT r.id AS pipeline_run_id, r.entity_index, r.entity_type, r.status, r.error_message, r.final_context,
+                  r.parent_pipeline_run_id, r.depth,
                   COALESCE((SELECT jsonb_agg(jsonb_build_object('position', st.position,
                                                                 'operation_id', st.operation_id,
-                                                                'status', st.status) ORDER BY st.position)
+                                                                'status', st.status,
+                                                                'skip_reason', st.skip_reason,
+                                                                'fan_out', st.fan_out) ORDER BY st.position)
                             FROM step_results st WHERE st.pipeline_run_id = r.id), '[]'::jsonb) AS steps
            FROM pipeline_runs r
            WHERE r.submission_id = s.id AND r.org_id = s.org_id AND r.entity_index > $4
@@ -141,7 +147,8 @@ CROSS JOIN LATERAL (
            count(*) FILTER (WHERE status = 'running') AS running,
            count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
            count(*) FILTER (WHERE status = 'failed') AS failed,
-           count(*) FILTER (WHERE status = 'canceled') AS canceled
+           count(*) FILTER (WHERE status = 'canceled') AS canceled,
+           count(*) FILTER (WHERE parent_pipeline_run_id IS NOT NULL) AS children
     FROM pipeline_runs WHERE submission_id = s.id
 ) sm
 WHERE s.id = $1 AND s.org_id = $2 AND ($3::uuid IS NULL OR s.company_id = $3)
@@ -167,14 +174,15 @@ async def batch_status(
     return Submission.model_validate(data), summary, runs
 
 
-# runs that have not finished become canceled; their steps not yet started become skipped
+# runs that have not finished, fan-out children included, become canceled; their steps not yet
+# started become skipped
 CANCEL_RUNS = """
 WITH canceled AS (
     UPDATE pipeline_runs SET status = 'canceled', finished_at = now()
     WHERE submission_id = $1 AND status IN ('queued', 'running')
     RETURNING id
 )
-UPDATE step_results SET status = 'skipped', finished_at = now()
+UPDATE step_results SET status = 'skipped', skip_reason = 'canceled', finished_at = now()
 WHERE pipeline_run_id IN (SELECT id FROM canceled) AND status = 'queued'
 """
 CANCEL_SUBMISSION = """
@@ -191,3 +199,30 @@ async def cancel_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) 
     # submission), so a cancel and a finishing run can never deadlock
     await conn.execute(CANCEL_RUNS, submission_id)
     return await conn.fetchval(CANCEL_SUBMISSION, submission_id) is not None
+
+
+# --- fan-out children ---------------------------------------------------------------------------
+
+# Children of one submission are created one parent at a time: the submission row lock makes the
+# de-duplication read, the run cap and the next entity index one consistent decision (the unique
+# index on (submission_id, child_key) backs it). Lock order: the parent's step row, then the
+# submission; nothing else is locked after it.
+LOCK_FOR_CHILDREN = """
+SELECT s.status,
+       COALESCE((SELECT max(r.entity_index) FROM pipeline_runs r WHERE r.submission_id = s.id), -1) + 1 AS next_index
+FROM submissions s WHERE s.id = $1 FOR UPDATE
+"""
+EXISTING_CHILD_KEYS = """
+SELECT child_key FROM pipeline_runs WHERE submission_id = $1 AND child_key = ANY($2::text[])
+"""
+
+
+async def lock_for_children(conn: asyncpg.Connection, submission_id: uuid.UUID) -> tuple[str, int]:
+    """(status, next entity index == runs in the submission); `submission_id` is the parent run's,
+    read through a scoped lookup in the same transaction."""
+    row = await conn.fetchrow(LOCK_FOR_CHILDREN, submission_id)
+    return row["status"], row["next_index"]
+
+
+async def existing_child_keys(conn: asyncpg.Connection, submission_id: uuid.UUID, keys: list[str]) -> set[str]:
+    return {r[0] for r in await conn.fetch(EXISTING_CHILD_KEYS, submission_id, keys)}

@@ -69,7 +69,7 @@ WHERE id = $1 AND org_id = $2 AND ($4::uuid IS NULL OR company_id = $4) AND stat
 RETURNING submission_id
 """
 SKIP_REMAINING_STEPS = """
-UPDATE step_results SET status = 'skipped', finished_at = now()
+UPDATE step_results SET status = 'skipped', skip_reason = 'run_failed', finished_at = now()
 WHERE pipeline_run_id = $1 AND status = 'queued'
 """
 
@@ -143,8 +143,11 @@ async def succeed_run(
 # context a step receives: a step runs only once every earlier step is terminal, on the context
 # its predecessors stored (the run input, then each succeeded step's context_after).
 LOCK_STEP = """
-SELECT s.id, s.status, s.operation_id, s.step_config, s.output, s.context_after, s.error_message,
-       s.operation_run_id, r.status AS run_status, r.entity_type, r.submission_id,
+SELECT s.id, s.position, s.status, s.operation_id, s.step_config, s.output, s.context_after, s.error_message,
+       s.operation_run_id, s.fan_out AS fan_out_result, r.status AS run_status, r.entity_type, r.submission_id,
+       r.org_id, r.company_id, r.depth,
+       (SELECT x->'fan_out' FROM jsonb_array_elements(r.blueprint_snapshot->'steps') x
+        WHERE (x->>'position')::int = s.position AND jsonb_typeof(x->'fan_out') = 'object' LIMIT 1) AS fan_out,
        EXISTS (SELECT 1 FROM step_results e
                WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
                  AND e.status NOT IN ('succeeded', 'skipped')) AS earlier_open,
@@ -204,6 +207,14 @@ async def finish_step(
 ) -> bool:
     """`step_id` from `lock_step`; False when the step was already terminal."""
     return await conn.fetchval(FINISH_STEP, step_id, status, output, context_after, error, operation_run_id) is not None
+
+
+RECORD_FAN_OUT = "UPDATE step_results SET fan_out = $2 WHERE id = $1"
+
+
+async def record_fan_out(conn: asyncpg.Connection, step_id: uuid.UUID, report: dict[str, Any]) -> None:
+    """`step_id` from `lock_step`: what a fan-out step created."""
+    await conn.execute(RECORD_FAN_OUT, step_id, report)
 
 
 # --- submissions ------------------------------------------------------------------------------

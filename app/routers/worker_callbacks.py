@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from app.auth.dependencies import InternalAuth, InternalWorkerAuth
 from app.db import DbDep
-from app.deps import EngineDep, SettingsDep
+from app.deps import DispatcherDep, EngineDep, SettingsDep
 from app.models.common import Data
 from app.models.pipeline_runs import PipelineRunRef
 from app.models.worker_callbacks import (
@@ -31,7 +31,12 @@ async def start(body: PipelineRunRef, auth: InternalAuth, db: DbDep) -> Data[Int
 
 @router.post("/steps/execute", response_model=Data[StepExecuteResult], responses=errors(400, 404, 409))
 async def execute_step(
-    body: StepExecuteRequest, auth: InternalAuth, db: DbDep, engine: EngineDep, settings: SettingsDep
+    body: StepExecuteRequest,
+    auth: InternalAuth,
+    db: DbDep,
+    engine: EngineDep,
+    dispatcher: DispatcherDep,
+    settings: SettingsDep,
 ) -> Data[StepExecuteResult]:
     """Run one step's operation on the context its earlier steps stored and record its result (a terminal
     step is returned as is); 409 `out_of_order` while an earlier step has not finished."""
@@ -44,6 +49,8 @@ async def execute_step(
             body.position,
             body.context,
             max_inline_wait_seconds=settings.step_max_inline_wait_seconds,
+            dispatcher=dispatcher,
+            max_runs_per_submission=settings.max_runs_per_submission,
         )
     )
 

@@ -7,8 +7,9 @@ from typing import Any
 import asyncpg
 
 from app.auth.context import AuthContext
+from app.contracts import fan_out
 from app.contracts.catalog import OPERATIONS_BY_ID, Strategy
-from app.errors import BadRequest, not_found
+from app.errors import BadRequest, NotFound, not_found
 from app.models.blueprints import (
     Blueprint,
     BlueprintCreateRequest,
@@ -38,7 +39,10 @@ def validate_steps(steps: builtins.list[BlueprintStepInput]) -> tuple[str, built
         )
     for index, step in enumerate(steps):
         _check_step(index, step)
-    entity_types = {OPERATIONS_BY_ID[s.operation_id].entity_type for s in steps}
+    # a fan-out step searches for another entity type's results on this entity's context (a
+    # company's people): the blueprint acts on what its other steps act on (decision 0051)
+    typed = [s for s in steps if s.fan_out is None] or steps[:1]
+    entity_types = {OPERATIONS_BY_ID[s.operation_id].entity_type for s in typed}
     if len(entity_types) != 1:
         raise BadRequest(
             "all steps of a blueprint must act on one entity type",
@@ -51,13 +55,14 @@ def validate_steps(steps: builtins.list[BlueprintStepInput]) -> tuple[str, built
             "position": s.position,
             "step_config": s.step_config.model_dump(exclude_none=True) if s.step_config else {},
             "is_enabled": s.is_enabled,
+            "fan_out": s.fan_out.model_dump(mode="json") if s.fan_out else None,
         }
         for s in sorted(steps, key=lambda s: s.position)
     ]
     return entity_types.pop().value, rows
 
 
-NOT_SUPPORTED_YET = ("condition", "skip_if_fresh", "fan_out")
+NOT_SUPPORTED_YET = ("condition", "skip_if_fresh")
 
 
 def _check_step(index: int, step: BlueprintStepInput) -> None:
@@ -68,6 +73,15 @@ def _check_step(index: int, step: BlueprintStepInput) -> None:
             raise BadRequest(
                 f"{field}: {name} is not supported yet", code="not_supported_yet", details={"field": field}
             )
+    if step.fan_out is not None and step.operation_id not in fan_out.RESULT_LISTS:
+        field = f"steps[{index}].fan_out"
+        raise BadRequest(
+            f"{field}: {step.operation_id} returns no list to fan out; only "
+            + ", ".join(fan_out.RESULT_LISTS)
+            + " can",
+            code="invalid_fan_out",
+            details={"field": field},
+        )
     config = step.step_config
     if config is None:
         return
@@ -91,8 +105,58 @@ def _check_providers(operation: Operation, providers: builtins.list[str], field:
         raise InvalidProviderOrder(e.message, details={"field": field, **(e.details or {})}) from e
 
 
+async def check_fan_outs(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    steps: builtins.list[BlueprintStepInput],
+    self_id: uuid.UUID | None = None,
+) -> None:
+    """Each fan-out names a blueprint of the same org acting on the entity its search returns,
+    and the chain of fan-outs below this blueprint stays within MAX_DEPTH (a cycle never does).
+    Chains can change after this check (a child blueprint updated later): the run-time depth
+    limit still holds then."""
+    targets: dict[uuid.UUID, builtins.list[uuid.UUID]] = {}
+    if self_id is not None:
+        targets[self_id] = [s.fan_out.blueprint_id for s in steps if s.fan_out]
+
+    async def below(blueprint_id: uuid.UUID, path: tuple[uuid.UUID, ...]) -> int:
+        """Levels of children under a run of this blueprint; MAX_DEPTH + 1 for a cycle."""
+        if blueprint_id in path or len(path) > fan_out.MAX_DEPTH:
+            return fan_out.MAX_DEPTH + 1
+        if blueprint_id not in targets:
+            targets[blueprint_id] = await blueprints_repo.fan_out_targets(conn, org_id, blueprint_id)
+        deepest = 0
+        for target in targets[blueprint_id]:
+            deepest = max(deepest, 1 + await below(target, (*path, blueprint_id)))
+        return deepest
+
+    for index, step in enumerate(steps):
+        if step.fan_out is None:
+            continue
+        field = f"steps[{index}].fan_out.blueprint_id"
+        child = await blueprints_repo.get_blueprint(conn, org_id, step.fan_out.blueprint_id)
+        if child is None:
+            raise NotFound("the fan-out blueprint was not found", code="blueprint_not_found", details={"field": field})
+        wanted = fan_out.RESULT_LISTS[step.operation_id][1]
+        if child.entity_type.value != wanted:
+            raise BadRequest(
+                f"{field}: {step.operation_id} finds {wanted} entities, but that blueprint acts on "
+                f"{child.entity_type.value} entities",
+                code="invalid_fan_out",
+                details={"field": field},
+            )
+        origin = (self_id,) if self_id is not None else ()
+        if 1 + await below(child.id, origin) > fan_out.MAX_DEPTH:
+            raise BadRequest(
+                f"{field}: the chain of fan-outs from here goes deeper than {fan_out.MAX_DEPTH} levels (or loops)",
+                code="fan_out_too_deep",
+                details={"field": field, "max_depth": fan_out.MAX_DEPTH},
+            )
+
+
 async def create(conn: asyncpg.Connection, auth: AuthContext, body: BlueprintCreateRequest) -> Blueprint:
     entity_type, rows = validate_steps(body.steps)
+    await check_fan_outs(conn, auth.tenant_org_id, body.steps)
     blueprint_id = await blueprints_repo.insert_blueprint(
         conn, auth.tenant_org_id, name=body.name, description=body.description, entity_type=entity_type
     )
@@ -120,6 +184,7 @@ async def update(conn: asyncpg.Connection, auth: AuthContext, body: BlueprintUpd
     rows: builtins.list[dict[str, Any]] | None = None
     if body.steps is not None:
         entity_type, rows = validate_steps(body.steps)
+        await check_fan_outs(conn, auth.tenant_org_id, body.steps, self_id=body.blueprint_id)
     fields = body.model_fields_set
     updated = await blueprints_repo.update_blueprint(
         conn,

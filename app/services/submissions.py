@@ -9,6 +9,7 @@ orchestrator did not acknowledge.
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -62,6 +63,75 @@ async def _company_for(conn: asyncpg.Connection, auth: AuthContext, company_id: 
     return (await companies_service.get(conn, auth, company_id)).id
 
 
+@dataclass(frozen=True)
+class NewRun:
+    entity_index: int
+    input: dict[str, Any]
+    parent_pipeline_run_id: uuid.UUID | None = None
+    depth: int = 0
+    child_key: str | None = None
+
+
+async def create_runs(
+    conn: asyncpg.Connection,
+    dispatcher: Dispatcher,
+    blueprint: Blueprint,
+    *,
+    org_id: uuid.UUID,
+    company_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    runs: list[NewRun],
+) -> list[uuid.UUID]:
+    """Runs of `blueprint` in a submission, each with one queued step per enabled step, handed to
+    the orchestrator in the same transaction (local mode). The caller sends them after commit
+    (`dispatcher.dispatch_after_commit`). Batch submit and fan-out children both come here."""
+    enabled = [s for s in blueprint.steps if s.is_enabled]
+    frozen, version = snapshot(blueprint)
+    step_ids = await submissions_repo.step_ids(conn, [s.operation_id for s in enabled])
+    run_ids = [uuid.uuid4() for _ in runs]
+    entity_type = blueprint.entity_type.value
+    await submissions_repo.copy_runs(
+        conn,
+        [
+            (
+                run_id,
+                org_id,
+                company_id,
+                submission_id,
+                run.entity_index,
+                entity_type,
+                PipelineRunStatus.queued,
+                frozen,
+                version,
+                run.input,
+                run.parent_pipeline_run_id,
+                run.depth,
+                run.child_key,
+            )
+            for run_id, run in zip(run_ids, runs, strict=True)
+        ],
+    )
+    await submissions_repo.copy_steps(
+        conn,
+        [
+            (
+                uuid.uuid4(),
+                org_id,
+                run_id,
+                step_ids[s.operation_id],
+                s.position,
+                s.operation_id,
+                StepStatus.queued,
+                s.step_config,
+            )
+            for run_id in run_ids
+            for s in enabled
+        ],
+    )
+    await dispatcher.enqueue_in_transaction(conn, run_ids, org_id, company_id)
+    return run_ids
+
+
 async def submit(
     db: Db, dispatcher: Dispatcher, auth: AuthContext, body: BatchSubmitRequest, *, max_entities: int
 ) -> BatchSubmitResult:
@@ -82,14 +152,10 @@ async def submit(
                 code="entity_type_mismatch",
                 details={"entity_indexes": mismatched[:MAX_REPORTED_MISMATCHES], "count": len(mismatched)},
             )
-        enabled = [s for s in blueprint.steps if s.is_enabled]
-        if not enabled:
+        if not any(s.is_enabled for s in blueprint.steps):
             raise BadRequest("the blueprint has no enabled step", code="no_enabled_steps")
         company_id = await _company_for(conn, auth, body.company_id)
         org_id = auth.tenant_org_id
-        frozen, version = snapshot(blueprint)
-        step_ids = await submissions_repo.step_ids(conn, [s.operation_id for s in enabled])
-
         submission_id = uuid.uuid4()
         await submissions_repo.insert_submission(
             conn,
@@ -101,44 +167,15 @@ async def submit(
             metadata=body.metadata or {},
             entity_count=len(body.entities),
         )
-        run_ids = [uuid.uuid4() for _ in body.entities]
-        entity_type = blueprint.entity_type.value
-        await submissions_repo.copy_runs(
+        run_ids = await create_runs(
             conn,
-            [
-                (
-                    run_id,
-                    org_id,
-                    company_id,
-                    submission_id,
-                    index,
-                    entity_type,
-                    PipelineRunStatus.queued,
-                    frozen,
-                    version,
-                    entity.input,
-                )
-                for index, (run_id, entity) in enumerate(zip(run_ids, body.entities, strict=True))
-            ],
+            dispatcher,
+            blueprint,
+            org_id=org_id,
+            company_id=company_id,
+            submission_id=submission_id,
+            runs=[NewRun(index, entity.input) for index, entity in enumerate(body.entities)],
         )
-        await submissions_repo.copy_steps(
-            conn,
-            [
-                (
-                    uuid.uuid4(),
-                    org_id,
-                    run_id,
-                    step_ids[s.operation_id],
-                    s.position,
-                    s.operation_id,
-                    StepStatus.queued,
-                    s.step_config,
-                )
-                for run_id in run_ids
-                for s in enabled
-            ],
-        )
-        await dispatcher.enqueue_in_transaction(conn, run_ids, org_id, company_id)
         await submissions_repo.mark_submission_queued(conn, submission_id)
     # after commit: a rollback above sends nothing
     await dispatcher.dispatch_after_commit(run_ids, org_id, company_id)

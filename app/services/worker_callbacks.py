@@ -8,10 +8,12 @@ import asyncpg
 from pydantic import ValidationError
 
 from app.auth.context import AuthContext
+from app.contracts import fan_out
 from app.contracts.statuses import STEP_TERMINAL, PipelineRunStatus, StepStatus
 from app.db import Db
 from app.errors import AppError, Conflict, NotFound, not_found
 from app.models.execute import ExecuteOptions
+from app.models.operations import EntityType
 from app.models.worker_callbacks import InternalRun, LockedStep, RecoverResult, RunFinishResult, StepExecuteResult
 from app.operations.engine import Engine
 from app.repositories import entities as entities_repo
@@ -19,6 +21,8 @@ from app.repositories import worker_callbacks as worker_callbacks_repo
 from app.services import entities as entities_service
 from app.services import events as events_service
 from app.services import execute as execute_service
+from app.services import fan_out as fan_out_service
+from app.services.dispatch import Dispatcher
 
 # an operation result that lets the pipeline go on; `failed` fails the run (CONTRACT §7)
 STEP_SUCCEEDED = frozenset({"found", "verified", "not_found"})
@@ -53,6 +57,7 @@ def _stored(step: LockedStep, position: int) -> StepExecuteResult:
         error_message=step.error_message,
         operation_run_id=step.operation_run_id,
         run_status=step.run_status,
+        fan_out=step.fan_out_result,
     )
 
 
@@ -69,9 +74,12 @@ async def execute_step(
     context: dict[str, Any] | None = None,
     *,
     max_inline_wait_seconds: float | None = None,
+    dispatcher: Dispatcher,
+    max_runs_per_submission: int,
 ) -> StepExecuteResult:
     """`context` from the worker is ignored: the step gets the context its predecessors stored, so
-    a worker (a stale delivery, a bug) cannot feed a step anything the run did not produce."""
+    a worker (a stale delivery, a bug) cannot feed a step anything the run did not produce.
+    A fan-out step's children are created in the transaction that records its result."""
     org_id, scope = auth.tenant_org_id, auth.company_id
     async with db.transaction() as conn:
         step = await worker_callbacks_repo.lock_step(conn, org_id, run_id, position, company_scope=scope)
@@ -89,11 +97,12 @@ async def execute_step(
     try:
         # a stored step_config the options model refuses (an old blueprint snapshot) fails the step
         # once with the reason, instead of a 500 the worker would retry
+        entity_type, step_input = _step_input(step, context)
         outcome = await execute_service.run(
             engine,
             step.operation_id,
-            step.entity_type,
-            context,
+            entity_type,
+            step_input,
             _options(step.step_config),
             max_inline_wait_seconds=max_inline_wait_seconds,
         )
@@ -147,6 +156,14 @@ async def execute_step(
             error=message,
             operation_run_id=operation_run_id,
         )
+        report: dict[str, Any] | None = None
+        child_ids: list[uuid.UUID] = []
+        spec = fan_out_service.declared(step)
+        if succeeded and spec is not None:
+            report, child_ids = await fan_out_service.create_children(
+                conn, dispatcher, step, spec, run_id, context, output, max_runs_per_submission=max_runs_per_submission
+            )
+            await worker_callbacks_repo.record_fan_out(conn, step.id, report)
         if not succeeded:
             submission_id = await worker_callbacks_repo.fail_run(
                 conn, org_id, run_id, f"step {position} ({step.operation_id}): {message}", company_scope=scope
@@ -154,7 +171,7 @@ async def execute_step(
             if submission_id is not None:
                 await events_service.run_ended(conn, org_id, run_id, submission_id)
         run_status = await worker_callbacks_repo.run_status(conn, org_id, run_id, company_scope=scope)
-        return StepExecuteResult(
+        result = StepExecuteResult(
             position=position,
             status=step_status,
             output=output,
@@ -162,7 +179,24 @@ async def execute_step(
             error_message=message,
             operation_run_id=operation_run_id,
             run_status=run_status or step.run_status,
+            fan_out=report,
         )
+    # after commit: a rollback above sends nothing; unsent children are queued and the sweeper
+    # (trigger mode) sends them
+    if child_ids:
+        await dispatcher.dispatch_after_commit(child_ids, step.org_id, step.company_id)
+    return result
+
+
+def _step_input(step: LockedStep, context: dict[str, Any]) -> tuple[EntityType, dict[str, Any]]:
+    """A search step that fans out looks for its results' entity type on this run's context
+    (a company run's person.search finds that company's people)."""
+    if step.operation_id not in fan_out.RESULT_LISTS:
+        return step.entity_type, context
+    searched = EntityType(fan_out.RESULT_LISTS[step.operation_id][1])
+    return searched, fan_out.search_input(
+        step.entity_type.value, step.operation_id, fan_out_service.declared(step), context
+    )
 
 
 def _options(step_config: dict[str, Any] | None) -> ExecuteOptions | None:
@@ -200,9 +234,17 @@ async def finish(
                 "the run cannot finish before every step has finished", open_positions=state.open_positions
             )
         context = state.final_context
+        parent_company = None
+        if run.parent_pipeline_run_id is not None and run.entity_type.value == "person":
+            # before the upsert: the lock order is child run, parent run, records (link_to_parent)
+            _, parent_company = await entities_repo.lock_parent_company_entity(conn, org_id, run.parent_pipeline_run_id)
         try:
             async with conn.transaction():
                 entity_id, record_version = await entities_service.upsert_from_run(conn, run, context)
+                if parent_company is not None:
+                    await entities_repo.link_person(conn, org_id, entity_id, parent_company)
+                if run.entity_type.value == "company":
+                    await entities_repo.link_children(conn, org_id, run.id, entity_id)
         except entities_service.EntityUpsertError as e:
             submission_id = await worker_callbacks_repo.fail_run(
                 conn, org_id, run_id, f"entity upsert failed: {e}", company_scope=scope

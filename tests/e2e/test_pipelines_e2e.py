@@ -137,7 +137,15 @@ async def test_a_multi_step_batch_completes_and_one_failing_entity_fails_only_it
     batch = _submit(tenant, blueprint_id, domains)
     status = _wait_done(stack, tenant, batch["submission_id"])
     assert status["submission"]["status"] == "completed"
-    assert status["summary"] == {"total": 12, "queued": 0, "running": 0, "succeeded": 11, "failed": 1, "canceled": 0}
+    assert status["summary"] == {
+        "total": 12,
+        "queued": 0,
+        "running": 0,
+        "succeeded": 11,
+        "failed": 1,
+        "canceled": 0,
+        "children": 0,
+    }
     runs = {r["entity_index"]: r for r in status["runs"]["items"]}
     broken = runs[11]
     assert broken["status"] == "failed" and broken["error_message"].startswith("step 1 (company.enrich.profile)")

@@ -184,11 +184,31 @@ class TestStatusAndCancel:
         assert r.status_code == 200
         data = r.json()["data"]
         assert data["submission"]["status"] == "queued"
-        assert data["summary"] == {"total": 5, "queued": 5, "running": 0, "succeeded": 0, "failed": 0, "canceled": 0}
+        assert data["summary"] == {
+            "total": 5,
+            "queued": 5,
+            "running": 0,
+            "succeeded": 0,
+            "failed": 0,
+            "canceled": 0,
+            "children": 0,
+        }
         assert [i["entity_index"] for i in data["runs"]["items"]] == [0, 1]
         assert data["runs"]["items"][0]["steps"] == [
-            {"position": 1, "operation_id": "company.enrich.profile", "status": "queued"},
-            {"position": 2, "operation_id": "company.ads.search.meta", "status": "queued"},
+            {
+                "position": 1,
+                "operation_id": "company.enrich.profile",
+                "status": "queued",
+                "skip_reason": None,
+                "fan_out": None,
+            },
+            {
+                "position": 2,
+                "operation_id": "company.ads.search.meta",
+                "status": "queued",
+                "skip_reason": None,
+                "fan_out": None,
+            },
         ]
         seen, cursor = [], None
         while True:

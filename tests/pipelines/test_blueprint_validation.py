@@ -2,6 +2,8 @@
 super-admin alike: an unknown key or a wrong type is a 422, a provider the operation cannot use
 or a step feature not built yet is a 400, each naming the field, and nothing is stored."""
 
+import uuid
+
 import pytest
 
 from app.auth.context import Role
@@ -38,7 +40,45 @@ REFUSED = [
     ),
     (step(condition={"field": "work_email", "op": "exists"}), 400, "not_supported_yet", "steps[0].condition"),
     (step(skip_if_fresh={"max_age_hours": 24}), 400, "not_supported_yet", "steps[0].skip_if_fresh"),
-    (step(fan_out={"blueprint_id": "00000000-0000-4000-8000-000000000000"}), 400, "not_supported_yet", "fan_out"),
+    (step(fan_out={"blueprint_id": "00000000-0000-4000-8000-000000000000"}), 400, "invalid_fan_out", "fan_out"),
+    (
+        {"position": 1, "operation_id": "person.search", "fan_out": {"blueprint_id": "not-a-uuid"}},
+        422,
+        "validation_error",
+        "blueprint_id",
+    ),
+    (
+        {"position": 1, "operation_id": "person.search", "fan_out": {"blueprint_id": str(uuid.uuid4()), "depth": 2}},
+        422,
+        "validation_error",
+        "depth",
+    ),
+    (
+        {
+            "position": 1,
+            "operation_id": "person.search",
+            "fan_out": {"blueprint_id": str(uuid.uuid4()), "max_children": 0},
+        },
+        422,
+        "validation_error",
+        "max_children",
+    ),
+    (
+        {
+            "position": 1,
+            "operation_id": "person.search",
+            "fan_out": {"blueprint_id": str(uuid.uuid4()), "carry": ["a.b"]},
+        },
+        422,
+        "validation_error",
+        "carry",
+    ),
+    (
+        {"position": 1, "operation_id": "person.search", "fan_out": {"blueprint_id": str(uuid.uuid4())}},
+        404,
+        "blueprint_not_found",
+        "steps[0].fan_out.blueprint_id",
+    ),
 ]
 
 

@@ -267,7 +267,15 @@ class TestFailures:
                 headers=tenant.headers(Role.member),
             )
         ).json()["data"]
-        assert status["summary"] == {"total": 2, "queued": 0, "running": 0, "succeeded": 1, "failed": 1, "canceled": 0}
+        assert status["summary"] == {
+            "total": 2,
+            "queued": 0,
+            "running": 0,
+            "succeeded": 1,
+            "failed": 1,
+            "canceled": 0,
+            "children": 0,
+        }
         assert status["runs"]["items"][0]["error_message"].startswith("step 1")
 
     @respx.mock
