@@ -5,6 +5,7 @@ from pydantic import Field, StringConstraints
 
 from app.contracts.entities import EntityType
 from app.contracts.fan_out import FanOut
+from app.contracts.steps import SkipIfFresh
 from app.models.common import ListRequest, Name, RequestSchema, Schema, Timestamped
 
 OperationId = Annotated[
@@ -40,10 +41,12 @@ class BlueprintStepInput(RequestSchema):
     operation_id: OperationId
     step_config: StepConfig | None = None
     is_enabled: bool = Field(default=True, strict=True)
-    # Part of the step's shape (CONTRACT §9.1) but not implemented yet: refused with a 400 naming
-    # the field rather than stored and ignored (docs/decisions/0030-blueprint-step-validation.md).
-    condition: dict[str, Any] | None = None
-    skip_if_fresh: dict[str, Any] | None = None
+    condition: dict[str, Any] | None = Field(
+        default=None,
+        description="Evaluated on the run's context before the step; false skips it (`condition_not_met`). "
+        'Grammar: docs/operations.md "Conditions"; a bad node is a 400 `invalid_condition` naming it',
+    )
+    skip_if_fresh: SkipIfFresh | None = None
     fan_out: FanOut | None = None
 
 
@@ -56,6 +59,8 @@ class BlueprintStep(Schema):
     step_config: dict[str, Any]
     is_enabled: bool
     fan_out: dict[str, Any] | None = None
+    condition: dict[str, Any] | None = None
+    skip_if_fresh: dict[str, Any] | None = None
 
 
 class Blueprint(Timestamped):

@@ -45,6 +45,8 @@ class StepExecuteResult(Schema):
     error_message: str | None
     operation_run_id: uuid.UUID | None
     run_status: PipelineRunStatus
+    skip_reason: str | None = None
+    """Why a `skipped` step did not run: `condition_not_met`, `fresh`, `canceled`, `run_failed`."""
     retry_after_seconds: float | None = None
     """Set when a provider asked to wait longer than a step may hold its worker slot: the step is
     `queued` again and the worker runs it after this many seconds."""
@@ -97,6 +99,7 @@ class LockedStep(Schema):
     context_after: dict[str, Any] | None
     error_message: str | None
     operation_run_id: uuid.UUID | None
+    skip_reason: str | None = None
     fan_out_result: dict[str, Any] | None
     """What a fan-out step created (step_results.fan_out)."""
     run_status: PipelineRunStatus
@@ -107,6 +110,10 @@ class LockedStep(Schema):
     depth: int
     fan_out: Any
     """The step's fan-out declaration from the run's blueprint snapshot, as stored."""
+    condition: Any = None
+    """The step's condition from the run's snapshot, as stored (normalised by blueprint validation)."""
+    skip_if_fresh: Any = None
+    """The step's skip_if_fresh from the run's snapshot, as stored."""
     earlier_open: bool
     """An earlier step is not yet succeeded or skipped: this one must wait."""
     context_before: dict[str, Any]

@@ -15,7 +15,8 @@ SELECT b.id, b.org_id, b.name, b.description, b.entity_type, b.version, b.is_act
            SELECT jsonb_agg(jsonb_build_object(
                       'position', bs.position, 'operation_id', bs.operation_id,
                       'step_config', bs.step_config, 'is_enabled', bs.is_enabled,
-                      'fan_out', bs.fan_out)
+                      'fan_out', bs.fan_out, 'condition', bs.condition,
+                      'skip_if_fresh', bs.skip_if_fresh)
                   ORDER BY bs.position)
            FROM blueprint_steps bs WHERE bs.blueprint_id = b.id
        ), '[]'::jsonb) AS steps
@@ -37,10 +38,11 @@ RETURNING id
 """
 # one round trip for all steps; the join resolves each operation_id to its catalog row
 INSERT_BLUEPRINT_STEPS = """
-INSERT INTO blueprint_steps (org_id, blueprint_id, step_id, operation_id, position, step_config, is_enabled, fan_out)
-SELECT $1, $2, s.id, i.operation_id, i.position, i.step_config, i.is_enabled, i.fan_out
-FROM UNNEST($3::text[], $4::int[], $5::jsonb[], $6::bool[], $7::jsonb[])
-    AS i(operation_id, position, step_config, is_enabled, fan_out)
+INSERT INTO blueprint_steps (org_id, blueprint_id, step_id, operation_id, position, step_config, is_enabled, fan_out,
+                             condition, skip_if_fresh)
+SELECT $1, $2, s.id, i.operation_id, i.position, i.step_config, i.is_enabled, i.fan_out, i.condition, i.skip_if_fresh
+FROM UNNEST($3::text[], $4::int[], $5::jsonb[], $6::bool[], $7::jsonb[], $8::jsonb[], $9::jsonb[])
+    AS i(operation_id, position, step_config, is_enabled, fan_out, condition, skip_if_fresh)
 JOIN steps s ON s.slug = i.operation_id
 """
 DELETE_BLUEPRINT_STEPS = "DELETE FROM blueprint_steps WHERE blueprint_id = $1 AND org_id = $2"
@@ -91,6 +93,8 @@ async def insert_blueprint_steps(
         [s["step_config"] for s in steps],
         [s["is_enabled"] for s in steps],
         [s.get("fan_out") for s in steps],
+        [s.get("condition") for s in steps],
+        [s.get("skip_if_fresh") for s in steps],
     )
 
 

@@ -104,7 +104,7 @@ FINISH_STATE = """
 SELECT COALESCE((SELECT array_agg(position ORDER BY position) FROM step_results
                  WHERE pipeline_run_id = r.id AND status NOT IN ('succeeded', 'skipped')), '{}') AS open_positions,
        COALESCE((SELECT context_after FROM step_results
-                 WHERE pipeline_run_id = r.id AND status = 'succeeded'
+                 WHERE pipeline_run_id = r.id AND status IN ('succeeded', 'skipped') AND context_after IS NOT NULL
                  ORDER BY position DESC LIMIT 1), r.input) AS final_context
 FROM pipeline_runs r WHERE r.id = $1 AND r.org_id = $2 AND ($3::uuid IS NULL OR r.company_id = $3)
 """
@@ -144,16 +144,21 @@ async def succeed_run(
 # its predecessors stored (the run input, then each succeeded step's context_after).
 LOCK_STEP = """
 SELECT s.id, s.position, s.status, s.operation_id, s.step_config, s.output, s.context_after, s.error_message,
-       s.operation_run_id, s.fan_out AS fan_out_result, r.status AS run_status, r.entity_type, r.submission_id,
+       s.operation_run_id, s.skip_reason, s.fan_out AS fan_out_result, r.status AS run_status, r.entity_type, r.submission_id,
        r.org_id, r.company_id, r.depth,
        (SELECT x->'fan_out' FROM jsonb_array_elements(r.blueprint_snapshot->'steps') x
         WHERE (x->>'position')::int = s.position AND jsonb_typeof(x->'fan_out') = 'object' LIMIT 1) AS fan_out,
+       (SELECT x->'condition' FROM jsonb_array_elements(r.blueprint_snapshot->'steps') x
+        WHERE (x->>'position')::int = s.position AND jsonb_typeof(x->'condition') = 'object' LIMIT 1) AS condition,
+       (SELECT x->'skip_if_fresh' FROM jsonb_array_elements(r.blueprint_snapshot->'steps') x
+        WHERE (x->>'position')::int = s.position AND jsonb_typeof(x->'skip_if_fresh') = 'object' LIMIT 1)
+           AS skip_if_fresh,
        EXISTS (SELECT 1 FROM step_results e
                WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
                  AND e.status NOT IN ('succeeded', 'skipped')) AS earlier_open,
        COALESCE((SELECT e.context_after FROM step_results e
                  WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
-                   AND e.status = 'succeeded'
+                   AND e.status IN ('succeeded', 'skipped') AND e.context_after IS NOT NULL
                  ORDER BY e.position DESC LIMIT 1), r.input) AS context_before
 FROM step_results s JOIN pipeline_runs r ON r.id = s.pipeline_run_id
 WHERE s.pipeline_run_id = $1 AND s.position = $2 AND s.org_id = $3 AND ($4::uuid IS NULL OR r.company_id = $4)
@@ -189,7 +194,7 @@ async def requeue_step(conn: asyncpg.Connection, step_id: uuid.UUID) -> None:
 
 FINISH_STEP = """
 UPDATE step_results SET status = $2, output = $3, context_after = $4, error_message = $5, operation_run_id = $6,
-       finished_at = now()
+       skip_reason = $7, finished_at = now()
 WHERE id = $1 AND status IN ('queued', 'running')
 RETURNING id
 """
@@ -204,9 +209,12 @@ async def finish_step(
     context_after: dict[str, Any] | None,
     error: str | None,
     operation_run_id: uuid.UUID | None,
+    skip_reason: str | None = None,
 ) -> bool:
-    """`step_id` from `lock_step`; False when the step was already terminal."""
-    return await conn.fetchval(FINISH_STEP, step_id, status, output, context_after, error, operation_run_id) is not None
+    """`step_id` from `lock_step`; False when the step was already terminal. A skipped step keeps the
+    context it was given as its `context_after`, so the next step receives it."""
+    row = await conn.fetchval(FINISH_STEP, step_id, status, output, context_after, error, operation_run_id, skip_reason)
+    return row is not None
 
 
 RECORD_FAN_OUT = "UPDATE step_results SET fan_out = $2 WHERE id = $1"

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from app.auth.context import AuthContext
-from app.contracts import fan_out
+from app.contracts import conditions, fan_out
 from app.contracts.catalog import OPERATIONS_BY_ID, Strategy
 from app.errors import BadRequest, NotFound, not_found
 from app.models.blueprints import (
@@ -56,23 +56,24 @@ def validate_steps(steps: builtins.list[BlueprintStepInput]) -> tuple[str, built
             "step_config": s.step_config.model_dump(exclude_none=True) if s.step_config else {},
             "is_enabled": s.is_enabled,
             "fan_out": s.fan_out.model_dump(mode="json") if s.fan_out else None,
+            "condition": conditions.to_json(conditions.validate_condition(s.condition, "condition"))
+            if s.condition is not None
+            else None,
+            "skip_if_fresh": s.skip_if_fresh.model_dump(mode="json") if s.skip_if_fresh else None,
         }
         for s in sorted(steps, key=lambda s: s.position)
     ]
     return entity_types.pop().value, rows
 
 
-NOT_SUPPORTED_YET = ("condition", "skip_if_fresh")
-
-
 def _check_step(index: int, step: BlueprintStepInput) -> None:
-    """What the schema cannot say: step features not built yet, and providers the operation can use."""
-    for name in NOT_SUPPORTED_YET:
-        if name in step.model_fields_set and getattr(step, name) is not None:
-            field = f"steps[{index}].{name}"
-            raise BadRequest(
-                f"{field}: {name} is not supported yet", code="not_supported_yet", details={"field": field}
-            )
+    """What the schema cannot say: a condition's grammar (naming the node), fan-out targets, and
+    providers the operation can use."""
+    if step.condition is not None:
+        try:
+            conditions.validate_condition(step.condition, f"steps[{index}].condition")
+        except conditions.InvalidCondition as e:
+            raise BadRequest(str(e), code="invalid_condition", details={"field": e.field}) from e
     if step.fan_out is not None and step.operation_id not in fan_out.RESULT_LISTS:
         field = f"steps[{index}].fan_out"
         raise BadRequest(

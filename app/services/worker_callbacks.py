@@ -8,14 +8,17 @@ import asyncpg
 from pydantic import ValidationError
 
 from app.auth.context import AuthContext
-from app.contracts import fan_out
+from app.contracts import conditions, fan_out
+from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url
 from app.contracts.statuses import STEP_TERMINAL, PipelineRunStatus, StepStatus
+from app.contracts.steps import SkipIfFresh
 from app.db import Db
 from app.errors import AppError, Conflict, NotFound, not_found
 from app.models.execute import ExecuteOptions
 from app.models.operations import EntityType
 from app.models.worker_callbacks import InternalRun, LockedStep, RecoverResult, RunFinishResult, StepExecuteResult
 from app.operations.engine import Engine
+from app.operations.registry import REGISTRY
 from app.repositories import entities as entities_repo
 from app.repositories import worker_callbacks as worker_callbacks_repo
 from app.services import entities as entities_service
@@ -58,7 +61,68 @@ def _stored(step: LockedStep, position: int) -> StepExecuteResult:
         operation_run_id=step.operation_run_id,
         run_status=step.run_status,
         fan_out=step.fan_out_result,
+        skip_reason=step.skip_reason,
     )
+
+
+class _Precheck(Exception):
+    """A step that fails before any provider is called, with this reason."""
+
+
+async def _skip(
+    conn: asyncpg.Connection, step: LockedStep, context: dict[str, Any]
+) -> tuple[str, dict[str, Any]] | None:
+    """(skip_reason, the context the next step gets) when the step is not to run (CONTRACT §9.1):
+    its condition is false on the context, or the org's record already holds what the operation
+    would write, recently enough (docs/decisions/0055-skip-if-fresh.md)."""
+    if step.condition is not None:
+        condition = conditions.validate_condition(step.condition, "condition")
+        if not conditions.evaluate(condition, context):
+            return "condition_not_met", context
+    if isinstance(step.skip_if_fresh, dict):
+        fresh = await _fresh_values(conn, step, context, step.skip_if_fresh)
+        if fresh is not None:
+            return "fresh", merge_context(context, fresh)
+    return None
+
+
+async def _fresh_values(
+    conn: asyncpg.Connection, step: LockedStep, context: dict[str, Any], spec: dict[str, Any]
+) -> dict[str, Any] | None:
+    try:
+        declared = SkipIfFresh.model_validate(spec)
+    except ValidationError:
+        return None
+    entity_type = REGISTRY[step.operation_id].spec.entity_type.value if step.operation_id in REGISTRY else None
+    if entity_type == "company":
+        keys = (
+            normalize_domain(_text(context.get("domain"))) or normalize_domain(_text(context.get("website"))),
+            normalize_linkedin_url(_text(context.get("linkedin_url"))),
+        )
+    elif entity_type == "person":
+        keys = (
+            normalize_linkedin_url(_text(context.get("linkedin_url"))),
+            normalize_email(_text(context.get("work_email"))) or normalize_email(_text(context.get("email"))),
+        )
+    else:
+        return None
+    if keys == (None, None):
+        return None
+    found = await entities_repo.fresh_output(
+        conn, step.org_id, step.company_id, entity_type, keys, step.operation_id, declared.max_age_hours
+    )
+    if found is None:
+        return None
+    data, output = found
+    written = [k for k, v in output.items() if v is not None]
+    # fresh only when the record still holds every field the operation wrote there last time
+    if not written or any(data.get(k) is None for k in written):
+        return None
+    return {k: data[k] for k in written}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _out_of_order(message: str, **details: Any) -> Conflict:
@@ -91,10 +155,40 @@ async def execute_step(
         if step.earlier_open:
             raise _out_of_order(f"step {position} cannot run before every earlier step has finished", position=position)
         context = step.context_before
+        precheck_error: str | None = None
+        try:
+            skipped = await _skip(conn, step, context)
+        except conditions.InvalidCondition as e:
+            # never stored by a validated blueprint: an old or hand-made snapshot fails the step once
+            skipped, precheck_error = None, f"invalid_condition: {e}"
+        if skipped is not None:
+            reason, skip_context = skipped
+            await worker_callbacks_repo.finish_step(
+                conn,
+                step.id,
+                status=StepStatus.skipped,
+                output=None,
+                context_after=skip_context,
+                error=None,
+                operation_run_id=None,
+                skip_reason=reason,
+            )
+            return StepExecuteResult(
+                position=position,
+                status=StepStatus.skipped,
+                output=None,
+                context_after=skip_context,
+                error_message=None,
+                operation_run_id=None,
+                run_status=step.run_status,
+                skip_reason=reason,
+            )
         await worker_callbacks_repo.mark_step_running(conn, step.id, context)
 
     outcome: execute_service.Outcome | None = None
     try:
+        if precheck_error is not None:
+            raise _Precheck(precheck_error)
         # a stored step_config the options model refuses (an old blueprint snapshot) fails the step
         # once with the reason, instead of a 500 the worker would retry
         entity_type, step_input = _step_input(step, context)
@@ -111,6 +205,8 @@ async def execute_step(
     except AppError as e:
         # an input the operation cannot take, or providers it cannot use, fails the step
         status, output, missing, error = "failed", None, [], f"{e.code}: {e.message}"
+    except _Precheck as e:
+        status, output, missing, error = "failed", None, [], str(e)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in ("step_config", *first["loc"]))

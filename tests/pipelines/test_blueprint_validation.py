@@ -38,8 +38,9 @@ REFUSED = [
         "invalid_providers",
         "steps[0].step_config.verify_providers",
     ),
-    (step(condition={"field": "work_email", "op": "exists"}), 400, "not_supported_yet", "steps[0].condition"),
-    (step(skip_if_fresh={"max_age_hours": 24}), 400, "not_supported_yet", "steps[0].skip_if_fresh"),
+    (step(condition={"field": "work_email", "op": "is"}), 400, "invalid_condition", "steps[0].condition.op"),
+    (step(condition={"any": []}), 400, "invalid_condition", "steps[0].condition.any"),
+    (step(skip_if_fresh={"max_age_hours": 24, "extra": 1}), 422, "validation_error", "skip_if_fresh"),
     (step(fan_out={"blueprint_id": "00000000-0000-4000-8000-000000000000"}), 400, "invalid_fan_out", "fan_out"),
     (
         {"position": 1, "operation_id": "person.search", "fan_out": {"blueprint_id": "not-a-uuid"}},

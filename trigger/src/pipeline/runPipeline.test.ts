@@ -34,6 +34,34 @@ function threeStepRun(api: FakeInternalApi, extra: { id?: string } = {}): string
 }
 
 describe("runPipeline", () => {
+  it("goes on past a step the API skipped (a false condition), with the context the API answered", async () => {
+    const api = new FakeInternalApi(operations);
+    const runId = threeStepRun(api);
+    const executeStep = api.executeStep.bind(api);
+    const contexts: PipelineContext[] = [];
+    api.executeStep = async (id: string, position: number, context: PipelineContext) => {
+      contexts.push(context);
+      const result = await executeStep(id, position, context);
+      if (position !== 2) return result;
+      return {
+        position,
+        status: "skipped",
+        output: null,
+        context_after: { kept_by_skip: true },
+        error_message: null,
+        operation_run_id: null,
+        run_status: "running",
+        skip_reason: "condition_not_met",
+      };
+    };
+
+    const outcome = await runPipeline(payloadFor(runId), api);
+
+    expect(contexts[2]).toEqual({ kept_by_skip: true });
+    expect(api.calls.map((c) => c.method)).toEqual(["start", "executeStep", "executeStep", "executeStep", "finish"]);
+    expect(outcome.executed_positions).toEqual([1, 2, 3]);
+  });
+
   it("executes every step in position order and finishes the run with the final context", async () => {
     const api = new FakeInternalApi(operations);
     const runId = threeStepRun(api);
@@ -60,7 +88,9 @@ describe("runPipeline", () => {
     await runPipeline(payloadFor(runId), api);
 
     const input = { full_name: "Ada Lovelace", company_domain: "example.com" };
-    expect(api.executions.map((e) => e.context)).toEqual([
+    // what the worker sent (the API judges the context from its own records; the worker must
+    // still hand on exactly what it was answered, never a merge of its own)
+    expect(api.callsOf("executeStep").map((c) => c.context)).toEqual([
       input,
       { answered_by_step: 1 },
       { answered_by_step: 2 },

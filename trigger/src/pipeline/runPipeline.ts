@@ -96,6 +96,12 @@ export async function runPipeline(
       resumed.push(step.position);
       continue;
     }
+    if (step.status === "skipped" && !isTerminalRun(run.status)) {
+      // skipped by the API (a false condition, or fresh data): its stored context carries on
+      if (step.context_after) context = step.context_after;
+      resumed.push(step.position);
+      continue;
+    }
 
     signal?.throwIfAborted();
     const stepStartedAt = now();
@@ -133,6 +139,14 @@ export async function runPipeline(
       executed.push(step.position);
       context = answeredContext(result, runId);
       log("step.succeeded", stepFields);
+    }
+
+    if (result.status === "skipped" && !isTerminalRun(result.run_status)) {
+      // the API decided not to run it (condition_not_met, fresh): no provider was called
+      executed.push(step.position);
+      if (result.context_after) context = result.context_after;
+      log("step.skipped", { ...stepFields, skip_reason: result.skip_reason ?? null });
+      continue;
     }
 
     if (isTerminalRun(result.run_status)) {

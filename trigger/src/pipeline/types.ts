@@ -58,6 +58,8 @@ export const stepResultSchema = z.object({
   error_message: z.string().nullish(),
   operation_run_id: z.string().nullish(),
   run_status: runStatusSchema,
+  /** Why a `skipped` step did not run (`condition_not_met`, `fresh`, …). */
+  skip_reason: z.string().nullish(),
   /** A provider asked for a longer wait than a step may hold a worker slot: the step is queued again. */
   retry_after_seconds: z.number().nonnegative().nullish(),
 });
