@@ -80,7 +80,48 @@ def _demo(console: Console, url: str, demo_file: Path) -> int:
         console.print(f"Submitted {len(sample['companies'])} companies and {len(sample['people'])} people.")
         final = _follow(console, client, submissions)
         _report(console, client, submissions, final, started)
+        _workflow(console, client, demo["company_id"], sample)
     return 0
+
+
+def _workflow(console: Console, client: httpx.Client, company_id: str, sample: dict[str, Any]) -> None:
+    """Accounts → their people (fan-out) → work emails → verdicts only where an email was found (a
+    condition), in one submission; then the same accounts again, which the result cache answers."""
+    spec = sample["workflow"]
+    child = _ensure_blueprint(client, spec["child"])
+    parent_spec = json.loads(json.dumps(spec["parent"]).replace('"CHILD"', json.dumps(child)))
+    parent = _ensure_blueprint(client, parent_spec)
+    accounts = sample["companies"][: spec["accounts"]]
+    calls = []
+    for attempt in ("first run", "same accounts again"):
+        submission_id = _api(
+            client,
+            "/api/v1/batch/submit",
+            {"blueprint_id": parent, "company_id": company_id, "entities": accounts, "source": "make demo"},
+        )["submission_id"]
+        final = _follow(console, client, {attempt: submission_id})[attempt]
+        s = final["summary"]
+        paid, cached = _provider_calls(client, submission_id)
+        calls.append(paid)
+        console.print(
+            f"Workflow, {attempt}: {s['total']} runs ({s.get('children', 0)} of them people found at "
+            f"{len(accounts)} accounts), {s['succeeded']} succeeded; {paid} provider calls, {cached} answers "
+            "from the result cache."
+        )
+    console.print(f"Provider calls: {calls[0]} on the first run, {calls[1]} on the second.")
+
+
+def _provider_calls(client: httpx.Client, submission_id: str) -> tuple[int, int]:
+    """(provider calls made, operation runs answered from the cache) for one submission."""
+    paid = cached = 0
+    runs = _api(client, "/api/pipeline-runs/list", {"submission_id": submission_id, "limit": 500})["items"]
+    for run in runs:
+        op_runs = _api(client, "/api/operation-runs/list", {"pipeline_run_id": run["id"], "limit": 500})["items"]
+        for op_run in op_runs:
+            detail = _api(client, "/api/operation-runs/get", {"run_id": op_run["id"]})
+            cached += bool(detail.get("cached"))
+            paid += sum(1 for a in detail["provider_attempts"] if a["status"] != "skipped")
+    return paid, cached
 
 
 def _follow(console: Console, client: httpx.Client, submissions: dict[str, str]) -> dict[str, Any]:

@@ -144,8 +144,8 @@ async def succeed_run(
 # its predecessors stored (the run input, then each succeeded step's context_after).
 LOCK_STEP = """
 SELECT s.id, s.position, s.status, s.operation_id, s.step_config, s.output, s.context_after, s.error_message,
-       s.operation_run_id, s.skip_reason, s.fan_out AS fan_out_result, r.status AS run_status, r.entity_type, r.submission_id,
-       r.org_id, r.company_id, r.depth,
+       s.operation_run_id, s.skip_reason, s.fan_out AS fan_out_result, r.status AS run_status, r.entity_type,
+       r.submission_id, r.org_id, r.company_id, r.depth,
        (SELECT x->'fan_out' FROM jsonb_array_elements(r.blueprint_snapshot->'steps') x
         WHERE (x->>'position')::int = s.position AND jsonb_typeof(x->'fan_out') = 'object' LIMIT 1) AS fan_out,
        (SELECT x->'condition' FROM jsonb_array_elements(r.blueprint_snapshot->'steps') x
