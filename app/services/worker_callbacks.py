@@ -86,8 +86,17 @@ async def execute_step(
     try:
         # a stored step_config the options model refuses (an old blueprint snapshot) fails the step
         # once with the reason, instead of a 500 the worker would retry
-        outcome = await execute_service.run(
-            engine, step.operation_id, step.entity_type, context, _options(step.step_config)
+        # the shared path of /api/v1/execute: the org's result cache, single flight, recorded
+        outcome = await execute_service.obtain(
+            db,
+            engine,
+            auth,
+            step.operation_id,
+            step.entity_type,
+            context,
+            _options(step.step_config),
+            pipeline_run_id=run_id,
+            step_position=position,
         )
         status, output, missing = outcome.result.status, outcome.result.output, outcome.result.missing_inputs
         error = outcome.result.error
@@ -104,11 +113,8 @@ async def execute_step(
         assert step is not None
         if step.status in STEP_TERMINAL:
             return _stored(step, position)
-        operation_run_id = None
-        if outcome is not None:
-            operation_run_id = await execute_service.record(
-                conn, engine, auth, outcome, pipeline_run_id=run_id, step_position=position
-            )
+        # recorded by `obtain` already (a provider call is logged even if this delivery lost a race)
+        operation_run_id = outcome.run_id if outcome is not None else None
         succeeded = status in STEP_SUCCEEDED
         context_after = merge_context(context, output) if succeeded else None
         if not succeeded and missing:
@@ -143,12 +149,11 @@ async def execute_step(
 
 
 def _options(step_config: dict[str, Any] | None) -> ExecuteOptions | None:
-    """The step's provider options; `cache` is stored for the result cache of a later issue and
-    is not an execute option yet. Any other key, or a wrong type, raises ValidationError."""
+    """The step's options (`providers`, `verify_providers`, `cache`: the execute options). Any
+    other key, or a wrong type, raises ValidationError."""
     if not step_config:
         return None
-    known = {k: v for k, v in step_config.items() if k != "cache"} if isinstance(step_config, dict) else step_config
-    return ExecuteOptions.model_validate(known) if known else None
+    return ExecuteOptions.model_validate(step_config)
 
 
 async def finish(
