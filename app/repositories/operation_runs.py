@@ -18,8 +18,9 @@ RUN_COLUMNS = """id, org_id, company_id, user_id, api_token_id, auth_method, ope
 INSERT_RUN = """
 INSERT INTO operation_runs (org_id, company_id, user_id, api_token_id, auth_method, operation_id, entity_type,
                             status, input, output, missing_inputs, options, pipeline_run_id, step_position,
-                            duration_ms, cached, cached_from_run_id, cache_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                            duration_ms, cached, cached_from_run_id, cache_key, id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+        COALESCE($19, gen_random_uuid()))
 RETURNING id
 """
 # the result cache (CONTRACT §9.2): the newest run of the org for this key that called providers
@@ -99,6 +100,7 @@ async def insert_run(
     raw_responses: Sequence[Any],
     cached_from_run_id: uuid.UUID | None = None,
     cache_key: str | None = None,
+    run_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """`raw_responses[i]` is what is stored of `attempts[i]`'s provider answer (already redacted)."""
     run_id: uuid.UUID = await conn.fetchval(
@@ -121,6 +123,7 @@ async def insert_run(
         cached_from_run_id is not None,
         cached_from_run_id,
         cache_key,
+        run_id,
     )
     if attempts:
         await conn.execute(

@@ -18,7 +18,7 @@ import contextlib
 import dataclasses
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -60,8 +60,11 @@ class Outcome:
     cache_key: str | None = None
     cached_from_run_id: uuid.UUID | None = None
     """Set when the result is an earlier run's: no provider was called."""
-    run_id: uuid.UUID | None = None
-    """Set once recorded."""
+    run_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    """The id `record` gives the run: known before it is written, so the lookups that shared this
+    one's provider call can name it while it is being recorded."""
+    holds_claim: bool = False
+    """This lookup holds the (org, key) claim: `record` releases it in the same transaction."""
 
     @property
     def cached(self) -> bool:
@@ -116,12 +119,15 @@ async def record(
     pipeline_run_id: uuid.UUID | None = None,
     step_position: int | None = None,
 ) -> uuid.UUID:
-    """Writes the operation run and its attempts (secrets redacted); returns the run's id."""
+    """Writes the operation run and its attempts (secrets redacted), and lets go of the lookup's
+    claim; returns the run's id."""
     secrets = engine.providers.secrets
     result = outcome.result
+    await release(conn, auth, outcome)
     return await operation_runs_repo.insert_run(
         conn,
         auth.tenant_org_id,
+        run_id=outcome.run_id,
         company_id=auth.company_id,
         user_id=auth.user_id,
         api_token_id=auth.api_token_id,
@@ -150,8 +156,9 @@ def _audit_body(attempt: Attempt) -> Any:
     return {"error": attempt.error, "body": attempt.raw}
 
 
-# in-process single flight: (org, cache key) → the leading lookup's recorded outcome (None when
-# it raised); removed once the leader's run is committed, so a later lookup reads the cache
+# in-process single flight: (org, cache key) → the leading lookup's outcome (None when it raised),
+# set as soon as the providers answered. A lookup arriving after that and before the leader's run
+# is committed finds the leader's claim row and re-reads the cache until the run is there.
 _flights: dict[tuple[uuid.UUID, str], asyncio.Future[Outcome | None]] = {}
 
 
@@ -163,77 +170,71 @@ async def obtain(
     entity_type: EntityType,
     input: dict[str, Any],
     options: ExecuteOptions | None = None,
-    *,
-    pipeline_run_id: uuid.UUID | None = None,
-    step_position: int | None = None,
 ) -> Outcome:
-    """The operation's answer for this org, recorded: from the cache, from a concurrent identical
-    lookup, or from the providers. Raises BadRequest as `run` does, before anything is recorded."""
+    """The operation's answer for this org, to `record`: from the cache, from a concurrent identical
+    lookup, or from the providers. Raises BadRequest as `run` does, before any provider is called.
+    The caller records the outcome (that also releases the claim a leading lookup holds)."""
     started = clock()
     operation, data = _resolve(operation_id, entity_type, input)
     given = options.model_dump(exclude_none=True) if options else {}
     exec_options = ExecutionOptions(**{k: v for k, v in given.items() if k != "cache"})
     order = engine.order(operation, exec_options)
     key = cache_key(operation, data, order, engine.verify_order(operation, exec_options))
-    recorded = _Recorder(db, engine, auth, operation, data, given, key, pipeline_run_id, step_position, started)
+    lookup = _Lookup(db, engine, auth, operation, data, given, key, started)
     if operation.spec.minimum(data):
         # fails at once without a provider: nothing to share, and failures are never cached
-        return await recorded.fresh(exec_options)
+        return await lookup.fresh(exec_options)
     if given.get("cache") is False or engine.result_cache_ttl_hours <= 0:
         # a forced call still stores its key: it is the freshest answer for the next lookup
-        return await recorded.fresh(exec_options)
+        return await lookup.fresh(exec_options)
 
     flight_key = (auth.tenant_org_id, key)
     while (flight := _flights.get(flight_key)) is not None:
         leader = await asyncio.shield(flight)
         if leader is not None and leader.result.status in CACHEABLE:
-            assert leader.run_id is not None
-            return await recorded.served(leader.cached_from_run_id or leader.run_id, leader.result)
+            return lookup.served(leader.cached_from_run_id or leader.run_id, leader.result)
         # the leader failed: a failure is not an answer, so one of the waiters tries again
     flight = asyncio.get_running_loop().create_future()
     _flights[flight_key] = flight
     outcome: Outcome | None = None
     try:
-        outcome = await _lead(recorded, exec_options)
+        outcome = await _lead(lookup, exec_options)
         return outcome
     finally:
         del _flights[flight_key]
         flight.set_result(outcome)
 
 
-async def _lead(recorded: "_Recorder", exec_options: ExecutionOptions) -> Outcome:
-    """Answer from the cache, else wait out another process's call, else call and record."""
-    org_id, key = recorded.auth.tenant_org_id, recorded.key
-    operation_id = recorded.operation.operation_id
-    ttl_seconds = recorded.engine.result_cache_ttl_hours * 3600
-    claim_seconds = recorded.operation.spec.timeout_seconds + CLAIM_MARGIN_SECONDS
-    db = recorded.db
+async def _lead(lookup: "_Lookup", exec_options: ExecutionOptions) -> Outcome:
+    """Answer from the cache, else wait out another call in flight, else claim the key and call."""
+    org_id, key = lookup.auth.tenant_org_id, lookup.key
+    operation_id = lookup.operation.operation_id
+    ttl_seconds = lookup.engine.result_cache_ttl_hours * 3600
+    claim_seconds = lookup.operation.spec.timeout_seconds + CLAIM_MARGIN_SECONDS
     while True:
         claimed = False
-        async with db.transaction() as conn:
+        async with lookup.db.transaction() as conn:
             hit = await operation_runs_repo.cached_run(conn, org_id, operation_id, key, ttl_seconds)
             if hit is None:
                 claimed = await operation_runs_repo.claim(conn, org_id, key, claim_seconds)
         if hit is not None:
-            return await recorded.served(hit.id, OperationResult(hit.status, hit.output, hit.missing_inputs))
+            return lookup.served(hit.id, OperationResult(hit.status, hit.output, hit.missing_inputs))
         if claimed:
             break
-        # another process is calling the providers for this lookup: its run will be in the cache
+        # another lookup (this process or another) is calling the providers: its run will be cached
         await asyncio.sleep(CLAIM_POLL_SECONDS)
     try:
-        return await recorded.fresh(exec_options, release_claim=True)
+        return dataclasses.replace(await lookup.fresh(exec_options), holds_claim=True)
     except BaseException:
         # the claim would lapse by itself; releasing it now lets the next lookup try at once
         with contextlib.suppress(Exception):
-            async with db.transaction() as conn:
+            async with lookup.db.transaction() as conn:
                 await operation_runs_repo.release(conn, org_id, key)
         raise
 
 
 @dataclass
-class _Recorder:
-    """One lookup's context: runs or serves it and records the operation run."""
-
+class _Lookup:
     db: Db
     engine: Engine
     auth: AuthContext
@@ -241,45 +242,35 @@ class _Recorder:
     data: BaseModel
     given: dict[str, Any]
     key: str
-    pipeline_run_id: uuid.UUID | None
-    step_position: int | None
     started: float
 
-    async def fresh(self, exec_options: ExecutionOptions, *, release_claim: bool = False) -> Outcome:
+    async def fresh(self, exec_options: ExecutionOptions) -> Outcome:
         result = await self.engine.run(self.operation, self.data, exec_options)
-        return await self._record(result, None, release_claim=release_claim)
+        return self._outcome(result, None)
 
-    async def served(self, source_run_id: uuid.UUID, result: OperationResult) -> Outcome:
+    def served(self, source_run_id: uuid.UUID, result: OperationResult) -> Outcome:
         # no attempts: no provider was asked, so nothing is billed for this run
-        answer = OperationResult(result.status, result.output, list(result.missing_inputs))
-        return await self._record(answer, source_run_id)
+        return self._outcome(OperationResult(result.status, result.output, list(result.missing_inputs)), source_run_id)
 
-    async def _record(
-        self, result: OperationResult, source_run_id: uuid.UUID | None, *, release_claim: bool = False
-    ) -> Outcome:
+    def _outcome(self, result: OperationResult, source_run_id: uuid.UUID | None) -> Outcome:
         duration_ms = max(0, int((clock() - self.started) * 1000))
-        outcome = Outcome(self.operation, self.data, self.given, result, duration_ms, self.key, source_run_id)
-        async with self.db.transaction() as conn:
-            run_id = await record(
-                conn,
-                self.engine,
-                self.auth,
-                outcome,
-                pipeline_run_id=self.pipeline_run_id,
-                step_position=self.step_position,
-            )
-            if release_claim:
-                await operation_runs_repo.release(conn, self.auth.tenant_org_id, self.key)
-        return dataclasses.replace(outcome, run_id=run_id)
+        return Outcome(self.operation, self.data, self.given, result, duration_ms, self.key, source_run_id)
+
+
+async def release(conn: asyncpg.Connection, auth: AuthContext, outcome: Outcome) -> None:
+    """Lets go of the outcome's claim without recording it (a step that finished meanwhile)."""
+    if outcome.holds_claim and outcome.cache_key is not None:
+        await operation_runs_repo.release(conn, auth.tenant_org_id, outcome.cache_key)
 
 
 async def execute(db: Db, engine: Engine, auth: AuthContext, body: ExecuteRequest) -> ExecuteResult:
     """`/api/v1/execute`: the cached, shared or fresh answer, recorded in one short transaction."""
     outcome = await obtain(db, engine, auth, body.operation_id, body.entity_type, body.input, body.options)
+    async with db.transaction() as conn:
+        run_id = await record(conn, engine, auth, outcome)
     result = outcome.result
-    assert outcome.run_id is not None
     return ExecuteResult(
-        run_id=outcome.run_id,
+        run_id=run_id,
         operation_id=outcome.operation.operation_id,
         entity_type=body.entity_type,
         status=result.status,

@@ -86,17 +86,9 @@ async def execute_step(
     try:
         # a stored step_config the options model refuses (an old blueprint snapshot) fails the step
         # once with the reason, instead of a 500 the worker would retry
-        # the shared path of /api/v1/execute: the org's result cache, single flight, recorded
+        # the shared path of /api/v1/execute: the org's result cache and single flight
         outcome = await execute_service.obtain(
-            db,
-            engine,
-            auth,
-            step.operation_id,
-            step.entity_type,
-            context,
-            _options(step.step_config),
-            pipeline_run_id=run_id,
-            step_position=position,
+            db, engine, auth, step.operation_id, step.entity_type, context, _options(step.step_config)
         )
         status, output, missing = outcome.result.status, outcome.result.output, outcome.result.missing_inputs
         error = outcome.result.error
@@ -112,9 +104,14 @@ async def execute_step(
         step = await worker_callbacks_repo.lock_step(conn, org_id, run_id, position, company_scope=scope)
         assert step is not None
         if step.status in STEP_TERMINAL:
+            if outcome is not None:
+                await execute_service.release(conn, auth, outcome)
             return _stored(step, position)
-        # recorded by `obtain` already (a provider call is logged even if this delivery lost a race)
-        operation_run_id = outcome.run_id if outcome is not None else None
+        operation_run_id = None
+        if outcome is not None:
+            operation_run_id = await execute_service.record(
+                conn, engine, auth, outcome, pipeline_run_id=run_id, step_position=position
+            )
         succeeded = status in STEP_SUCCEEDED
         context_after = merge_context(context, output) if succeeded else None
         if not succeeded and missing:
