@@ -124,6 +124,9 @@ class _CoreSettings(BaseSettings):
     # The longest provider Retry-After a call sleeps through before retrying; a provider asking for
     # more fails the attempt at once with its retry_after kept (app/providers/_http.py)
     provider_retry_after_max_seconds: float = Field(default=120.0, ge=0)
+    # A found, not_found or verified operation run answers the same lookup of the same org for this
+    # long without calling a provider (CONTRACT §9.2, docs/operations.md "Result cache"); 0 turns it off
+    result_cache_ttl_hours: float = Field(default=168, ge=0)
     # Each provider's own settings (DATA_ENGINE_ICYPEAS_MAX_WAIT_SECONDS, DATA_ENGINE_REOON_MODE, …)
     # are the fields of its adapter's OPTIONS model (app/providers/<name>.py), added below with the
     # connection settings.

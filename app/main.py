@@ -59,7 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = Db(database.pool)
         app.state.http = create_http_client()
         providers = Providers.from_settings(settings, app.state.http, RateGateDb(app.state.db))
-        app.state.engine = Engine(providers, settings.provider_order)
+        app.state.engine = Engine(
+            providers, settings.provider_order, result_cache_ttl_hours=settings.result_cache_ttl_hours
+        )
         sweeper = None
         if settings.effective_orchestrator is Orchestrator.trigger:
             dispatcher = TriggerDispatcher(

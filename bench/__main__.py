@@ -29,7 +29,11 @@ TARGETS = {
     "7 worker peak RSS (MB)": "<= 200",
     "8 one entity behind another org's batch (s)": "a few s",
     "8 one entity behind its own org's batch (s)": "a few s",
+    "9 resubmitted batch provider calls": "0",
+    "10 single flight provider calls": "50",
 }
+SINGLE_FLIGHT_RUNS = 1_000
+SINGLE_FLIGHT_DISTINCT = 50
 FAIRNESS_FULL = 5_000
 FAIRNESS_QUICK = 1_000
 
@@ -43,15 +47,13 @@ def _summary(values: list[float]) -> dict[str, float]:
 @cli.command()
 def main(
     quick: bool = typer.Option(False, help="about two minutes: fewer repetitions, smaller batches"),
-    only: str = typer.Option("", help="run one scenario alone: fairness or fanout"),
+    only: str = typer.Option("", help="run scenarios alone: fairness, cache (9 and 10) or fanout (11)"),
 ) -> None:
     if only:
-        if only not in ("fairness", "fanout"):
-            raise typer.BadParameter("the scenarios that run alone are: fairness, fanout")
-        if only == "fairness":
-            fairness_only(quick)
-        else:
-            fan_out_only(quick)
+        runners = {"fairness": fairness_only, "cache": cache_only, "fanout": fan_out_only}
+        if only not in runners:
+            raise typer.BadParameter("the scenarios that run alone are: " + ", ".join(runners))
+        runners[only](quick)
         return
     ensure_wrk()
     repeats = 2 if quick else 3
@@ -74,6 +76,8 @@ def main(
         with scenarios.RssSampler(stack, ("api", "worker")) as pipeline_rss:
             for _ in range(repeats):
                 runs["pipeline"].append(scenarios.pipeline(stack, tenant, pipeline_entities, pipeline_rss))
+        resubmitted = scenarios.resubmitted(stack, tenant, pipeline_entities)
+        single_flight = scenarios.single_flight(stack, tenant, SINGLE_FLIGHT_RUNS, SINGLE_FLIGHT_DISTINCT)
         saturation = scenarios.saturation(stack, tenant, saturation_entities)
         fairness = scenarios.fairness(stack, tenant, scenarios.make_tenant(stack, "bench-b"), fairness_entities)
         fan_out = scenarios.fan_out(stack, tenant, FAN_OUT_COMPANIES, FAN_OUT_PEOPLE)
@@ -118,6 +122,7 @@ def main(
         "7 API peak RSS (MB)": {"median": max(pipeline_rss.peak["api"], submit_rss.peak["api"])},
         "7 worker peak RSS (MB)": {"median": pipeline_rss.peak["worker"]},
         **fairness_rows(fairness),
+        **cache_rows(resubmitted, single_flight),
         **fan_out_rows(fan_out),
     }
     machine = {
@@ -131,7 +136,15 @@ def main(
         "quick": quick,
         "machine": machine,
         "table": table,
-        "raw": {**runs, "submit": submit, "saturation": saturation, "fairness": fairness, "fan_out": fan_out},
+        "raw": {
+            **runs,
+            "submit": submit,
+            "saturation": saturation,
+            "fairness": fairness,
+            "resubmitted": resubmitted,
+            "single_flight": single_flight,
+            "fan_out": fan_out,
+        },
         "targets": TARGETS,
     }
     RESULTS.mkdir(exist_ok=True)
@@ -166,13 +179,13 @@ FAN_OUT_SETTINGS = {"DATA_ENGINE_PROSPEO_SEARCH_RATE_PER_SECOND": "20"}
 def fan_out_rows(f: dict[str, float]) -> dict[str, dict[str, float]]:
     runs = int(f["runs"])
     return {
-        f"9 fan-out {FAN_OUT_COMPANIES}x{FAN_OUT_PEOPLE} end to end (s, {runs} runs)": {"median": f["seconds"]},
-        "9 fan-out runs/s": {"median": f["runs_per_s"]},
+        f"11 fan-out {FAN_OUT_COMPANIES}x{FAN_OUT_PEOPLE} end to end (s, {runs} runs)": {"median": f["seconds"]},
+        "11 fan-out runs/s": {"median": f["runs_per_s"]},
     }
 
 
 def fan_out_only(quick: bool) -> None:
-    """`python -m bench --only fanout [--quick]`: scenario 9 alone, on a fresh stack."""
+    """`python -m bench --only fanout [--quick]`: scenario 11 alone, on a fresh stack."""
     started = time.time()
     stack = start_stack(FAN_OUT_SETTINGS)
     try:
@@ -187,6 +200,42 @@ def fan_out_only(quick: bool) -> None:
     path.write_text(json.dumps({"started": started, "quick": quick, "fan_out": figures}, indent=2))
     typer.echo("\n".join(f"| {k} | {v['median']:.3g} |" for k, v in fan_out_rows(figures).items()))
     typer.echo(json.dumps(figures))
+    typer.echo(f"\nwritten to {path}")
+
+
+def cache_rows(r: dict[str, float], sf: dict[str, float]) -> dict[str, dict[str, float]]:
+    n, runs, distinct = int(r["entities"]), int(sf["runs"]), int(sf["distinct"])
+    return {
+        f"9 first pass of {n} provider calls": {"median": r["first_provider_calls"]},
+        "9 resubmitted batch provider calls": {"median": r["second_provider_calls"]},
+        "9 first pass steps/s": {"median": r["first_steps_per_s"]},
+        "9 resubmitted steps/s": {"median": r["second_steps_per_s"]},
+        f"10 single flight runs (of {distinct} emails)": {"median": runs},
+        "10 single flight provider calls": {"median": sf["provider_calls"]},
+        "10 single flight steps/s": {"median": sf["steps_per_s"]},
+    }
+
+
+def cache_only(quick: bool) -> None:
+    """`python -m bench --only cache [--quick]`: scenarios 9 and 10 alone, on a fresh stack."""
+    entities = 300 if quick else 1000
+    started = time.time()
+    stack = start_stack({})
+    try:
+        stack.start_sandbox()
+        stack.start_api()
+        stack.start_worker()
+        tenant = scenarios.make_tenant(stack)
+        resubmitted = scenarios.resubmitted(stack, tenant, entities)
+        single_flight = scenarios.single_flight(stack, tenant, SINGLE_FLIGHT_RUNS, SINGLE_FLIGHT_DISTINCT)
+    finally:
+        stack.shutdown()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-cache.json"
+    raw = {"resubmitted": resubmitted, "single_flight": single_flight}
+    path.write_text(json.dumps({"started": started, "quick": quick, **raw}, indent=2))
+    table = cache_rows(resubmitted, single_flight)
+    typer.echo("\n".join(f"| {k} | {v['median']:.3g} | {TARGETS.get(k, '')} |" for k, v in table.items()))
     typer.echo(f"\nwritten to {path}")
 
 
@@ -244,7 +293,11 @@ batch on a provider at 200 ms latency limited to 50 req/s by the sandbox; 7 peak
 and the worker during 3 and 4; 8 fairness: the latency of a one-entity, one-step submission
 alone, then sent 1 s after a 5,000-entity one-step batch of another org, then of its own org, with
 how many of the batch's runs were still open when it finished (`python -m bench --only fairness`
-runs it alone).
+runs it alone); 9 a one-step batch (1,000 entities) submitted twice: the second pass is answered
+by the org's result cache, provider calls counted by the sandbox; 10 single flight: a one-step
+verify batch of 1,000 people over 50 new emails, verifier calls counted (`python -m bench --only
+cache` runs 9 and 10 alone). Scenario 2 sends `options.cache: false`, so it still measures a
+provider call.
 """
 
 

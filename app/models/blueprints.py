@@ -32,7 +32,9 @@ class StepConfig(RequestSchema):
         description="person.contact.resolve_email: the verifiers to use, in order",
     )
     cache: bool | None = Field(
-        default=None, strict=True, description="Stored; the result cache that reads it comes with a later issue"
+        default=None,
+        strict=True,
+        description="false: the step calls its providers even when a recent answer is cached (CONTRACT §9.2)",
     )
 
 

@@ -15,6 +15,11 @@ class ExecuteOptions(RequestSchema):
     verify_providers: list[str] | None = Field(
         default=None, max_length=20, description="person.contact.resolve_email: the verifiers to use, in order"
     )
+    cache: bool | None = Field(
+        default=None,
+        strict=True,
+        description="false: call the providers even when a recent answer of the org is cached (CONTRACT §9.2)",
+    )
 
 
 class ExecuteRequest(RequestSchema):
@@ -42,6 +47,8 @@ class ExecuteResult(Schema):
     output: dict[str, Any] | None
     missing_inputs: list[str]
     provider_attempts: list[ProviderAttempt]
+    cached: bool = Field(description="true: answered from an earlier run of the org; no provider was called")
+    cached_from_run_id: uuid.UUID | None = Field(description="The earlier run that called the providers")
 
 
 class OperationRun(Schema):
@@ -61,7 +68,18 @@ class OperationRun(Schema):
     pipeline_run_id: uuid.UUID | None
     step_position: int | None
     duration_ms: int
+    cached: bool
+    cached_from_run_id: uuid.UUID | None
     created_at: datetime
+
+
+class CachedRun(Schema):
+    """The part of an earlier run the result cache answers with."""
+
+    id: uuid.UUID
+    status: str
+    output: dict[str, Any] | None
+    missing_inputs: list[str]
 
 
 class OperationAttempt(ProviderAttempt):

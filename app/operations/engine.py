@@ -54,26 +54,34 @@ class ExecutionOptions:
 
 
 class Engine:
-    def __init__(self, providers: Providers, deployment_order: dict[str, list[str]]) -> None:
+    def __init__(
+        self, providers: Providers, deployment_order: dict[str, list[str]], *, result_cache_ttl_hours: float = 168
+    ) -> None:
         self.providers = providers
         self.deployment_order = deployment_order
+        self.result_cache_ttl_hours = result_cache_ttl_hours
+        """How long a found/not_found/verified run answers the same lookup again (0: never)."""
 
     def order(self, operation: Operation, options: ExecutionOptions) -> list[str]:
         return provider_order(operation, self.deployment_order, options.providers)
+
+    def verify_order(self, operation: Operation, options: ExecutionOptions) -> list[str] | None:
+        """The verifiers of a find-then-verify operation; None for any other."""
+        if operation.spec.strategy is not Strategy.find_then_verify:
+            return None
+        return provider_order(
+            REGISTRY[VERIFY_OPERATION],
+            self.deployment_order,
+            options.verify_providers,
+            where="options.verify_providers",
+        )
 
     async def run(self, operation: Operation, data: BaseModel, options: ExecutionOptions) -> OperationResult:
         missing = operation.spec.minimum(data)
         if missing:
             return OperationResult(status="failed", output=None, missing_inputs=missing, error="missing_inputs")
         order = self.order(operation, options)
-        verify_order = None
-        if operation.spec.strategy is Strategy.find_then_verify:
-            verify_order = provider_order(
-                REGISTRY[VERIFY_OPERATION],
-                self.deployment_order,
-                options.verify_providers,
-                where="options.verify_providers",
-            )
+        verify_order = self.verify_order(operation, options)
         deadline = time.monotonic() + operation.spec.timeout_seconds
         result = await self._run(
             operation, data, order, verify_order, _Budget(deadline, options.max_inline_wait_seconds)

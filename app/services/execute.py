@@ -1,15 +1,24 @@
 """Running one operation and recording it: the single path of `/api/v1/execute` and of a
 pipeline step (`services/worker_callbacks.execute_step`).
 
-`run` resolves and runs the operation's waterfall and holds no database connection while
-providers answer; `record` writes the run and its attempts in the caller's (short) transaction.
-The engine's `Attempt` is the one shape of an attempt: it is what is recorded and what the
-response's `provider_attempts` are built from.
+`obtain` is that path: it answers from the org's result cache when it can (CONTRACT §9.2), lets
+concurrent identical lookups share one provider call (single flight), and otherwise `run`s the
+operation's waterfall, holding no database connection while providers answer; `record` writes
+the run and its attempts in a short transaction. The engine's `Attempt` is the one shape of an
+attempt: it is what is recorded and what the response's `provider_attempts` are built from.
+
+Single flight (docs/decisions/0049-result-cache.md): within one process, the first lookup of an
+(org, key) leads and the others await its future; across processes, the leader holds a claim
+row (`operation_cache_claims`) until its run is recorded, and a lookup that finds another
+process's claim re-reads the cache until that run appears or the claim goes away.
 """
 
+import asyncio
+import contextlib
+import dataclasses
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -23,10 +32,18 @@ from app.models.execute import ExecuteOptions, ExecuteRequest, ExecuteResult
 from app.operations.engine import Attempt, Engine, ExecutionOptions, OperationResult
 from app.operations.redact import redact
 from app.operations.registry import REGISTRY, Operation
+from app.operations.result_cache import cache_key
 from app.repositories import operation_runs as operation_runs_repo
 
 # monotonic seconds; tests replace it to measure a run's duration without waiting
 clock = time.monotonic
+
+# the answers the cache keeps; a failure is never served again (CONTRACT §9.2)
+CACHEABLE = frozenset({"found", "not_found", "verified"})
+# how often a lookup waiting on another process's provider call re-reads the cache
+CLAIM_POLL_SECONDS = 0.25
+# a claim outlives the operation's own timeout by this much, then a dead process's claim lapses
+CLAIM_MARGIN_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,18 @@ class Outcome:
     """The call's options as given (recorded verbatim)."""
     result: OperationResult
     duration_ms: int
+    cache_key: str | None = None
+    cached_from_run_id: uuid.UUID | None = None
+    """Set when the result is an earlier run's: no provider was called."""
+    run_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    """The id `record` gives the run: known before it is written, so the lookups that shared this
+    one's provider call can name it while it is being recorded."""
+    holds_claim: bool = False
+    """This lookup holds the (org, key) claim: `record` releases it in the same transaction."""
+
+    @property
+    def cached(self) -> bool:
+        return self.cached_from_run_id is not None
 
 
 async def run(
@@ -55,7 +84,9 @@ async def run(
     type, an input the operation cannot take or a provider order it cannot use."""
     operation, data = _resolve(operation_id, entity_type, input)
     given = options.model_dump(exclude_none=True) if options else {}
-    exec_options = ExecutionOptions(**given, max_inline_wait_seconds=max_inline_wait_seconds)
+    exec_options = ExecutionOptions(
+        **{k: v for k, v in given.items() if k != "cache"}, max_inline_wait_seconds=max_inline_wait_seconds
+    )
     engine.order(operation, exec_options)
     started = clock()
     result = await engine.run(operation, data, exec_options)
@@ -92,12 +123,15 @@ async def record(
     pipeline_run_id: uuid.UUID | None = None,
     step_position: int | None = None,
 ) -> uuid.UUID:
-    """Writes the operation run and its attempts (secrets redacted); returns the run's id."""
+    """Writes the operation run and its attempts (secrets redacted), and lets go of the lookup's
+    claim; returns the run's id."""
     secrets = engine.providers.secrets
     result = outcome.result
+    await release(conn, auth, outcome)
     return await operation_runs_repo.insert_run(
         conn,
         auth.tenant_org_id,
+        run_id=outcome.run_id,
         company_id=auth.company_id,
         user_id=auth.user_id,
         api_token_id=auth.api_token_id,
@@ -114,6 +148,8 @@ async def record(
         duration_ms=outcome.duration_ms,
         attempts=result.attempts,
         raw_responses=[redact(_audit_body(a), secrets) for a in result.attempts],
+        cached_from_run_id=outcome.cached_from_run_id,
+        cache_key=outcome.cache_key,
     )
 
 
@@ -124,9 +160,120 @@ def _audit_body(attempt: Attempt) -> Any:
     return {"error": attempt.error, "body": attempt.raw}
 
 
+# in-process single flight: (org, cache key) → the leading lookup's outcome (None when it raised),
+# set as soon as the providers answered. A lookup arriving after that and before the leader's run
+# is committed finds the leader's claim row and re-reads the cache until the run is there.
+_flights: dict[tuple[uuid.UUID, str], asyncio.Future[Outcome | None]] = {}
+
+
+async def obtain(
+    db: Db,
+    engine: Engine,
+    auth: AuthContext,
+    operation_id: str,
+    entity_type: EntityType,
+    input: dict[str, Any],
+    options: ExecuteOptions | None = None,
+    *,
+    max_inline_wait_seconds: float | None = None,
+) -> Outcome:
+    """The operation's answer for this org, to `record`: from the cache, from a concurrent identical
+    lookup, or from the providers. Raises BadRequest as `run` does, before any provider is called.
+    The caller records the outcome (that also releases the claim a leading lookup holds)."""
+    started = clock()
+    operation, data = _resolve(operation_id, entity_type, input)
+    given = options.model_dump(exclude_none=True) if options else {}
+    exec_options = ExecutionOptions(
+        **{k: v for k, v in given.items() if k != "cache"}, max_inline_wait_seconds=max_inline_wait_seconds
+    )
+    order = engine.order(operation, exec_options)
+    key = cache_key(operation, data, order, engine.verify_order(operation, exec_options))
+    lookup = _Lookup(db, engine, auth, operation, data, given, key, started)
+    if operation.spec.minimum(data):
+        # fails at once without a provider: nothing to share, and failures are never cached
+        return await lookup.fresh(exec_options)
+    if given.get("cache") is False or engine.result_cache_ttl_hours <= 0:
+        # a forced call still stores its key: it is the freshest answer for the next lookup
+        return await lookup.fresh(exec_options)
+
+    flight_key = (auth.tenant_org_id, key)
+    while (flight := _flights.get(flight_key)) is not None:
+        leader = await asyncio.shield(flight)
+        if leader is not None and leader.result.status in CACHEABLE:
+            return lookup.served(leader.cached_from_run_id or leader.run_id, leader.result)
+        # the leader failed: a failure is not an answer, so one of the waiters tries again
+    flight = asyncio.get_running_loop().create_future()
+    _flights[flight_key] = flight
+    outcome: Outcome | None = None
+    try:
+        outcome = await _lead(lookup, exec_options)
+        return outcome
+    finally:
+        del _flights[flight_key]
+        flight.set_result(outcome)
+
+
+async def _lead(lookup: "_Lookup", exec_options: ExecutionOptions) -> Outcome:
+    """Answer from the cache, else wait out another call in flight, else claim the key and call."""
+    org_id, key = lookup.auth.tenant_org_id, lookup.key
+    operation_id = lookup.operation.operation_id
+    ttl_seconds = lookup.engine.result_cache_ttl_hours * 3600
+    claim_seconds = lookup.operation.spec.timeout_seconds + CLAIM_MARGIN_SECONDS
+    while True:
+        claimed = False
+        async with lookup.db.transaction() as conn:
+            hit = await operation_runs_repo.cached_run(conn, org_id, operation_id, key, ttl_seconds)
+            if hit is None:
+                claimed = await operation_runs_repo.claim(conn, org_id, key, claim_seconds)
+        if hit is not None:
+            return lookup.served(hit.id, OperationResult(hit.status, hit.output, hit.missing_inputs))
+        if claimed:
+            break
+        # another lookup (this process or another) is calling the providers: its run will be cached
+        await asyncio.sleep(CLAIM_POLL_SECONDS)
+    try:
+        return dataclasses.replace(await lookup.fresh(exec_options), holds_claim=True)
+    except BaseException:
+        # the claim would lapse by itself; releasing it now lets the next lookup try at once
+        with contextlib.suppress(Exception):
+            async with lookup.db.transaction() as conn:
+                await operation_runs_repo.release(conn, org_id, key)
+        raise
+
+
+@dataclass
+class _Lookup:
+    db: Db
+    engine: Engine
+    auth: AuthContext
+    operation: Operation
+    data: BaseModel
+    given: dict[str, Any]
+    key: str
+    started: float
+
+    async def fresh(self, exec_options: ExecutionOptions) -> Outcome:
+        result = await self.engine.run(self.operation, self.data, exec_options)
+        return self._outcome(result, None)
+
+    def served(self, source_run_id: uuid.UUID, result: OperationResult) -> Outcome:
+        # no attempts: no provider was asked, so nothing is billed for this run
+        return self._outcome(OperationResult(result.status, result.output, list(result.missing_inputs)), source_run_id)
+
+    def _outcome(self, result: OperationResult, source_run_id: uuid.UUID | None) -> Outcome:
+        duration_ms = max(0, int((clock() - self.started) * 1000))
+        return Outcome(self.operation, self.data, self.given, result, duration_ms, self.key, source_run_id)
+
+
+async def release(conn: asyncpg.Connection, auth: AuthContext, outcome: Outcome) -> None:
+    """Lets go of the outcome's claim without recording it (a step that finished meanwhile)."""
+    if outcome.holds_claim and outcome.cache_key is not None:
+        await operation_runs_repo.release(conn, auth.tenant_org_id, outcome.cache_key)
+
+
 async def execute(db: Db, engine: Engine, auth: AuthContext, body: ExecuteRequest) -> ExecuteResult:
-    """`/api/v1/execute`: run, then record in one short transaction."""
-    outcome = await run(engine, body.operation_id, body.entity_type, body.input, body.options)
+    """`/api/v1/execute`: the cached, shared or fresh answer, recorded in one short transaction."""
+    outcome = await obtain(db, engine, auth, body.operation_id, body.entity_type, body.input, body.options)
     async with db.transaction() as conn:
         run_id = await record(conn, engine, auth, outcome)
     result = outcome.result
@@ -138,4 +285,6 @@ async def execute(db: Db, engine: Engine, auth: AuthContext, body: ExecuteReques
         output=result.output,
         missing_inputs=result.missing_inputs,
         provider_attempts=result.attempts,
+        cached=outcome.cached,
+        cached_from_run_id=outcome.cached_from_run_id,
     )

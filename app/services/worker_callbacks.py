@@ -192,8 +192,11 @@ async def execute_step(
         # a stored step_config the options model refuses (an old blueprint snapshot) fails the step
         # once with the reason, instead of a 500 the worker would retry
         entity_type, step_input = _step_input(step, context)
-        outcome = await execute_service.run(
+        # the shared path of /api/v1/execute: the org's result cache and single flight
+        outcome = await execute_service.obtain(
+            db,
             engine,
+            auth,
             step.operation_id,
             entity_type,
             step_input,
@@ -216,6 +219,8 @@ async def execute_step(
         step = await worker_callbacks_repo.lock_step(conn, org_id, run_id, position, company_scope=scope)
         assert step is not None
         if step.status in STEP_TERMINAL:
+            if outcome is not None:
+                await execute_service.release(conn, auth, outcome)
             return _stored(step, position)
         operation_run_id = None
         if outcome is not None:
@@ -296,12 +301,11 @@ def _step_input(step: LockedStep, context: dict[str, Any]) -> tuple[EntityType, 
 
 
 def _options(step_config: dict[str, Any] | None) -> ExecuteOptions | None:
-    """The step's provider options; `cache` is stored for the result cache of a later issue and
-    is not an execute option yet. Any other key, or a wrong type, raises ValidationError."""
+    """The step's options (`providers`, `verify_providers`, `cache`: the execute options). Any
+    other key, or a wrong type, raises ValidationError."""
     if not step_config:
         return None
-    known = {k: v for k, v in step_config.items() if k != "cache"} if isinstance(step_config, dict) else step_config
-    return ExecuteOptions.model_validate(known) if known else None
+    return ExecuteOptions.model_validate(step_config)
 
 
 async def finish(

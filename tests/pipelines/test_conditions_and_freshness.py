@@ -128,7 +128,9 @@ async def test_skip_if_fresh_reuses_what_the_record_holds(pclient, conn, setting
     tenant = await create_tenant(conn)
     enrich = respx.post(PROSPEO).mock(return_value=prospeo_company("acme.com", industry="Software"))
     respx.post(ADYNTEL_GOOGLE).mock(return_value=GOOGLE_ADS)
-    bp = await _blueprint(pclient, tenant, {"is_enabled": False}, first_step={"skip_if_fresh": {"max_age_hours": 24}})
+    # the result cache off, so the window of skip_if_fresh alone decides whether the provider is asked
+    fresh_only = {"skip_if_fresh": {"max_age_hours": 24}, "step_config": {"providers": ["prospeo"], "cache": False}}
+    bp = await _blueprint(pclient, tenant, {"is_enabled": False}, first_step=fresh_only)
     headers = internal(settings, tenant)
     first = await drive(pclient, headers, await _submit(pclient, tenant, bp, "acme.com"))
     assert first["status"] == "succeeded" and enrich.call_count == 1

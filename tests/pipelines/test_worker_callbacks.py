@@ -367,6 +367,12 @@ class TestEntities:
             ]
         )
         respx.post(ADYNTEL_GOOGLE).mock(return_value=GOOGLE_ADS)
+        # the same company again: only a forced call asks the provider a second time (CONTRACT §9.2)
+        await conn.execute(
+            'UPDATE blueprint_steps SET step_config = \'{"providers": ["prospeo"], "cache": false}\' '
+            "WHERE blueprint_id = $1 AND position = 1",
+            blueprint.id,
+        )
         headers = internal(settings, tenant)
         first = await drive(
             pclient, headers, (await submit(pclient, tenant, blueprint, ["acme.com"]))["pipeline_run_ids"][0]

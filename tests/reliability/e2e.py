@@ -325,7 +325,8 @@ async def check_invariants(dsn: str, submission_ids: list[str]) -> dict[str, int
                (SELECT count(*) FROM operation_runs o WHERE o.pipeline_run_id = s.pipeline_run_id
                   AND o.step_position = s.position) AS operation_runs,
                (SELECT count(*) FROM operation_attempts a WHERE a.run_id = s.operation_run_id) AS attempts,
-               (SELECT cardinality(o.missing_inputs) FROM operation_runs o WHERE o.id = s.operation_run_id) AS missing
+               (SELECT cardinality(o.missing_inputs) FROM operation_runs o WHERE o.id = s.operation_run_id) AS missing,
+               (SELECT o.cached FROM operation_runs o WHERE o.id = s.operation_run_id) AS cached
         FROM step_results s JOIN pipeline_runs r ON r.id = s.pipeline_run_id
         WHERE r.submission_id = ANY($1)
         """,
@@ -340,7 +341,8 @@ async def check_invariants(dsn: str, submission_ids: list[str]) -> dict[str, int
                 problems.append(f"{where} has no operation run")
             if step["operation_runs"] != 1:
                 problems.append(f"{where} has {step['operation_runs']} operation runs recorded")
-            if step["attempts"] < 1 and not step["missing"]:
+            # a run answered by the result cache (CONTRACT §9.2) asked no provider
+            if step["attempts"] < 1 and not step["missing"] and not step["cached"]:
                 problems.append(f"{where}: its operation run has no provider attempt")
         elif step["status"] == "failed" and not step["error_message"]:
             problems.append(f"{where} failed without an error")

@@ -50,6 +50,11 @@ async def tenant_blueprint(conn):
         "WHERE blueprint_id = $1 AND position = 1",
         blueprint.id,
     )
+    # the runs re-enrich one company with different answers: each must reach the provider
+    await conn.execute(
+        "UPDATE blueprint_steps SET step_config = step_config || '{\"cache\": false}' WHERE blueprint_id = $1",
+        blueprint.id,
+    )
     return tenant, blueprint
 
 
