@@ -27,6 +27,9 @@ from app.services import execute as execute_service
 from app.services import fan_out as fan_out_service
 from app.services.dispatch import Dispatcher
 
+# how many times one step may be handed back for a provider's long Retry-After before it fails
+MAX_STEP_DEFERRALS = 10
+
 # an operation result that lets the pipeline go on; `failed` fails the run (CONTRACT §7)
 STEP_SUCCEEDED = frozenset({"found", "verified", "not_found"})
 
@@ -228,7 +231,16 @@ async def execute_step(
                 conn, engine, auth, outcome, pipeline_run_id=run_id, step_position=position
             )
             retry_after = outcome.result.retry_after if status == "failed" else None
-            if retry_after is not None:
+            # only a wait the call did not sleep through is handed back (a storm of short waits that
+            # used up the retries fails the step as before), and only so often: a provider that
+            # asks for longer forever ends the step instead of postponing it without end
+            long_wait = retry_after is not None and retry_after > (max_inline_wait_seconds or 0)
+            if (
+                long_wait
+                and await worker_callbacks_repo.step_operation_runs(conn, org_id, run_id, position)
+                <= MAX_STEP_DEFERRALS
+            ):
+                assert retry_after is not None
                 # the provider asked for a longer wait than a step may hold its worker slot: the
                 # attempt is recorded, the step goes back to queued and the worker runs it later
                 await worker_callbacks_repo.requeue_step(conn, step.id)

@@ -41,3 +41,36 @@ async def test_a_long_retry_after_hands_the_step_back_instead_of_failing_the_run
     assert again["status"] == "succeeded" and again["retry_after_seconds"] is None
     assert again["context_after"]["name"] == "Acme Inc"
     assert route.call_count == 2
+
+
+@respx.mock
+async def test_a_provider_that_always_asks_for_longer_ends_the_step_after_ten_deferrals(pclient, conn, settings, setup):  # noqa: F811
+    tenant, blueprint = setup
+    route = respx.post(PROSPEO).mock(
+        return_value=httpx.Response(429, headers={"Retry-After": "600"}, json={"error": True})
+    )
+    run_id = (await submit(pclient, tenant, blueprint, ["acme.com"]))["pipeline_run_ids"][0]
+    headers = internal(settings, tenant)
+    run = await call(pclient, "pipeline-runs/start", {"pipeline_run_id": run_id}, headers)
+    body = {"pipeline_run_id": run_id, "position": 1, "context": run["input"]}
+
+    answers = [await call(pclient, "steps/execute", body, headers) for _ in range(11)]
+
+    assert [a["status"] for a in answers] == ["queued"] * 10 + ["failed"]
+    assert answers[-1]["run_status"] == "failed" and answers[-1]["retry_after_seconds"] is None
+    assert route.call_count == 11
+
+
+@respx.mock
+async def test_short_waits_that_use_up_the_retries_fail_the_step_as_before(pclient, conn, settings, setup):  # noqa: F811
+    tenant, blueprint = setup
+    respx.post(PROSPEO).mock(return_value=httpx.Response(429, headers={"Retry-After": "0"}, json={"error": True}))
+    run_id = (await submit(pclient, tenant, blueprint, ["acme.com"]))["pipeline_run_ids"][0]
+    headers = internal(settings, tenant)
+    run = await call(pclient, "pipeline-runs/start", {"pipeline_run_id": run_id}, headers)
+
+    answer = await call(
+        pclient, "steps/execute", {"pipeline_run_id": run_id, "position": 1, "context": run["input"]}, headers
+    )
+
+    assert answer["status"] == "failed" and answer["retry_after_seconds"] is None
