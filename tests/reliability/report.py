@@ -113,7 +113,8 @@ AUDIT = [
         "No fairness between tenants in the local worker",
         "submissions interleave by job priority; Trigger.dev "
         "runs carry the org as concurrency key and a per-submission priority",
-        "tests/e2e/test_fairness_e2e.py, tests/pipelines/test_fair_enqueue.py, make bench scenario 8",
+        "tests/e2e/test_fairness_e2e.py, tests/reliability/test_fairness.py, tests/pipelines/test_fair_enqueue.py, "
+        "make bench scenario 8",
     ),
     (
         "A bad blueprint stalled the shared worker with 500 retry loops",
@@ -235,8 +236,8 @@ def fairness_section(fair: dict[str, Any]) -> list[str]:
         "## 7. Fairness between tenants",
         "",
         "Real processes (uvicorn, the graphile-worker host with its deployed 8 slots, the sandbox with 20 ms "
-        "of provider latency, own Postgres), nothing else running. A one-entity, one-step submission "
-        f"(company profile), alone and then sent right after an {n:,}-entity batch of the same blueprint; "
+        "of provider latency, own Postgres), run alone: no other test beside it. A one-entity, one-step submission "
+        f"(company profile), alone and then sent right after a {n:,}-entity batch of the same blueprint; "
         "latency from the submit's transaction to the run's last callback, both read from Postgres. "
         "Submissions interleave by job priority and orgs do not wait on each other "
         "(`docs/decisions/0031-fair-scheduling.md`); in first-in-first-out order the small run would have "
