@@ -54,17 +54,18 @@ bench: install
 bench-quick: install
 	$(PY) -m bench --quick
 
-# the reliability and security suite at full sizes (the load test alone, so its latencies are its
+# the reliability and security suite at full sizes (the load and fairness tests alone, so their latencies are their
 # own), then docs/RELIABILITY.md from its figures. The fuzzer is randomized here, with one fresh seed
 # per run shared by both workers (DEX_FUZZ_SEED=<n> make reliability replays a run); make test runs
 # it derandomized, so a new finding never turns an unrelated change red (docs/TESTING.md).
 reliability: install
 	rm -rf .data/reliability/figures
 	DEX_RELIABILITY=full $(PY) -m pytest -n 2 -q tests/reliability --ignore=tests/reliability/test_load.py \
-		--ignore=tests/reliability/test_fuzz.py
+		--ignore=tests/reliability/test_fuzz.py --ignore=tests/reliability/test_fairness.py
 	seed=$${DEX_FUZZ_SEED:-$$(( RANDOM * 32768 + RANDOM ))}; echo "fuzz seed $$seed"; \
 		DEX_RELIABILITY=full DEX_FUZZ_SEED=$$seed $(PY) -m pytest -n 2 -q tests/reliability/test_fuzz.py
 	DEX_RELIABILITY=full $(PY) -m pytest -q tests/reliability/test_load.py
+	DEX_RELIABILITY=full $(PY) -m pytest -q tests/reliability/test_fairness.py
 	$(PY) -m tests.reliability.report
 
 # mutation testing over the modules where a silent bug costs money or leaks data (pyproject's

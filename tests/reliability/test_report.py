@@ -52,6 +52,14 @@ def figures() -> dict:
             "runs_succeeded": 600,
         },
         "pool": {**FULL, "pool_size": 2, "concurrent_calls": 12, "served": 12},
+        "fairness": {
+            **FULL,
+            "batch_entities": 2000,
+            "solo_ms": 104.0,
+            "solo_samples_ms": [300.0, 104.0, 101.0],
+            "other_org": {"batch": 2000, "batch_finished_after": 1990, "latency_ms": 1250.0},
+            "same_org": {"batch": 2000, "batch_finished_after": 1985, "latency_ms": 700.5},
+        },
         "hygiene-stack-gw0": {
             **FULL,
             "secrets_checked": 70,
@@ -85,14 +93,22 @@ def test_the_report_holds_every_figure(tmp_path):
     assert "1 stacks of real processes scanned when torn down (55 token plaintexts" in text
     assert "| stack torn down after its tests (gw0) | 70 | 55 | 20,000,000 | 0 |" in text
     assert "12 concurrent submit and execute calls on a pool of 2 connections, 12 served" in text
+    assert "## 7. Fairness between tenants" in text
+    assert "| alone (median of 3) | 0 | 0.10 s | |" in text
+    assert "| behind another org's batch | 2,000 | 1.25 s | 1,990 of 2,000 |" in text
+    assert "| behind its own org's batch | 2,000 | 0.70 s | 1,985 of 2,000 |" in text
+    assert "another org's 2,000-entity batch: **1.25 s** (alone 0.10 s), 1,990 of the batch's runs" in text
     assert "## Defects found and fixed" in text
+    assert "## Outside audit (issue 9)" in text and f"| {len(report.AUDIT)} | `batch/status` read" in text
 
 
-@pytest.mark.parametrize("broken", ["missing", "fast"])
+@pytest.mark.parametrize("broken", ["missing", "missing_fairness", "fast"])
 def test_an_incomplete_or_fast_run_writes_no_report(tmp_path, broken):
     values = figures()
     if broken == "missing":
         del values["load"]
+    elif broken == "missing_fairness":
+        del values["fairness"]
     else:
         values["load"]["mode"] = "fast"
     for name, v in values.items():
