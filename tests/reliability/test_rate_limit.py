@@ -49,8 +49,11 @@ def assert_limited(r: httpx.Response, per_minute: int | None = None, burst: int 
     assert isinstance(error["message"], str) and error["message"]
     retry_after = int(r.headers["Retry-After"])
     assert retry_after >= 1 and error["details"]["retry_after_seconds"] == retry_after
-    # the documented details: the limit that applied, so a client can pace itself
-    assert set(error["details"]) == {"limit_per_minute", "burst", "retry_after_seconds"}
+    # the documented details: the limit that applied, so a client can pace itself; `scope` says
+    # when it was the org's cap across all its credentials rather than the credential's own
+    details = dict(error["details"])
+    assert details.pop("scope", "org") == "org"
+    assert set(details) == {"limit_per_minute", "burst", "retry_after_seconds"}
     if per_minute is not None:
         assert error["details"]["limit_per_minute"] == per_minute and error["details"]["burst"] == burst
     return retry_after
