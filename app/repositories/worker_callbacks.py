@@ -184,14 +184,17 @@ async def mark_step_running(conn: asyncpg.Connection, step_id: uuid.UUID, contex
     await conn.execute(MARK_STEP_RUNNING, step_id, context)
 
 
-STEP_OPERATION_RUNS = (
-    "SELECT count(*) FROM operation_runs WHERE org_id = $1 AND pipeline_run_id = $2 AND step_position = $3"
-)
+STEP_OPERATION_RUNS = """
+SELECT count(*) FROM operation_runs
+WHERE org_id = $1 AND pipeline_run_id = $2 AND step_position = $3 AND ($4::uuid IS NULL OR company_id = $4)
+"""
 
 
-async def step_operation_runs(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID, position: int) -> int:
+async def step_operation_runs(
+    conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UUID, position: int, *, company_scope: uuid.UUID | None
+) -> int:
     """Operation runs recorded for one step (each deferral of the step records one)."""
-    return int(await conn.fetchval(STEP_OPERATION_RUNS, org_id, run_id, position))
+    return int(await conn.fetchval(STEP_OPERATION_RUNS, org_id, run_id, position, company_scope))
 
 
 REQUEUE_STEP = "UPDATE step_results SET status = 'queued' WHERE id = $1 AND status = 'running'"

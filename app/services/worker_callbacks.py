@@ -237,7 +237,7 @@ async def execute_step(
             long_wait = retry_after is not None and retry_after > (max_inline_wait_seconds or 0)
             if (
                 long_wait
-                and await worker_callbacks_repo.step_operation_runs(conn, org_id, run_id, position)
+                and await worker_callbacks_repo.step_operation_runs(conn, org_id, run_id, position, company_scope=scope)
                 <= MAX_STEP_DEFERRALS
             ):
                 assert retry_after is not None
