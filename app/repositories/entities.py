@@ -418,34 +418,28 @@ async def link_children(
 
 # The record is found by natural key like the upsert does (without locking it); a step of the same
 # operation that succeeded within the window, in a run merged into that record, is what it wrote.
-FRESH_COMPANY_OUTPUT = """
+# Per entity type: (table, first key column and type, second key column and type).
+_FRESH_KEYS = {
+    "company": ("company_entities", "domain", "citext", "linkedin_url", "text"),
+    "person": ("person_entities", "linkedin_url", "text", "work_email", "citext"),
+}
+FRESH_OUTPUT = {
+    entity_type: f"""
 WITH e AS (
-    SELECT id, data FROM company_entities
+    SELECT id, data FROM {table}
     WHERE org_id = $1 AND company_id = $2
-      AND (($3::citext IS NOT NULL AND domain = $3) OR ($4::text IS NOT NULL AND linkedin_url = $4))
-    ORDER BY (domain = $3) DESC NULLS LAST LIMIT 1
+      AND (($3::{type1} IS NOT NULL AND {key1} = $3) OR ($4::{type2} IS NOT NULL AND {key2} = $4))
+    ORDER BY ({key1} = $3) DESC NULLS LAST LIMIT 1
 )
 SELECT e.data, sr.output FROM e
-JOIN entity_versions v ON v.org_id = $1 AND v.entity_type = 'company' AND v.entity_id = e.id
+JOIN entity_versions v ON v.org_id = $1 AND v.entity_type = '{entity_type}' AND v.entity_id = e.id
 JOIN step_results sr ON sr.pipeline_run_id = v.pipeline_run_id AND sr.org_id = $1
 WHERE sr.operation_id = $5 AND sr.status = 'succeeded' AND sr.output IS NOT NULL
   AND sr.finished_at > now() - make_interval(hours => $6)
 ORDER BY sr.finished_at DESC LIMIT 1
 """
-FRESH_PERSON_OUTPUT = """
-WITH e AS (
-    SELECT id, data FROM person_entities
-    WHERE org_id = $1 AND company_id = $2
-      AND (($3::text IS NOT NULL AND linkedin_url = $3) OR ($4::citext IS NOT NULL AND work_email = $4))
-    ORDER BY (linkedin_url = $3) DESC NULLS LAST LIMIT 1
-)
-SELECT e.data, sr.output FROM e
-JOIN entity_versions v ON v.org_id = $1 AND v.entity_type = 'person' AND v.entity_id = e.id
-JOIN step_results sr ON sr.pipeline_run_id = v.pipeline_run_id AND sr.org_id = $1
-WHERE sr.operation_id = $5 AND sr.status = 'succeeded' AND sr.output IS NOT NULL
-  AND sr.finished_at > now() - make_interval(hours => $6)
-ORDER BY sr.finished_at DESC LIMIT 1
-"""
+    for entity_type, (table, key1, type1, key2, type2) in _FRESH_KEYS.items()
+}
 
 
 async def fresh_output(
@@ -459,6 +453,7 @@ async def fresh_output(
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(the record's data, the operation's last output on it) when that output is younger than the
     window; `keys` are (domain, LinkedIn URL) for a company, (LinkedIn URL, email) for a person."""
-    query = FRESH_COMPANY_OUTPUT if entity_type == "company" else FRESH_PERSON_OUTPUT
-    row = await conn.fetchrow(query, org_id, company_id, keys[0], keys[1], operation_id, max_age_hours)
+    row = await conn.fetchrow(
+        FRESH_OUTPUT[entity_type], org_id, company_id, keys[0], keys[1], operation_id, max_age_hours
+    )
     return (row["data"], row["output"]) if row else None
