@@ -22,6 +22,12 @@ class DemoError(RuntimeError):
 
 def _api(client: httpx.Client, path: str, body: dict[str, Any]) -> Any:
     response = client.post(path, json=body)
+    for _ in range(10):
+        # a well-behaved client of a rate-limited API: wait as told, then ask again
+        if response.status_code != 429:
+            break
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+        response = client.post(path, json=body)
     if response.status_code != 200:
         raise DemoError(f"{path} answered {response.status_code}: {response.text[:300]}")
     return response.json()["data"]
