@@ -238,7 +238,8 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
             await submissions_repo.copy_runs(
                 conn,
                 [
-                    (rid, org, company, submission, i, "company", "queued", snapshot, "v", e["input"])
+                    # a root run: no parent, depth 0, no child key (RUN_COPY_COLUMNS)
+                    (rid, org, company, submission, i, "company", "queued", snapshot, "v", e["input"], None, 0, None)
                     for i, (rid, e) in enumerate(zip(run_ids, entities, strict=True))
                 ],
             )
