@@ -28,6 +28,22 @@ class Tenant:
     blueprints: dict[str, str] = field(default_factory=dict)
 
 
+class PatientTransport(httpx.HTTPTransport):
+    """The tenant's client waits as a 429 says and asks again, as a well-behaved client does: the
+    throughput scenarios before it drain the credential's token bucket on purpose."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        for _ in range(60):
+            if response.status_code != 429:
+                break
+            response.read()
+            response.close()
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+            response = super().handle_request(request)
+        return response
+
+
 def _data(response: httpx.Response) -> Any:
     if response.status_code != 200:
         raise RuntimeError(f"{response.request.url} → {response.status_code}: {response.text[:300]}")
@@ -43,7 +59,12 @@ def make_tenant(stack: BenchStack, slug: str = "bench") -> Tenant:
             "/api/super-admin/api-tokens/create", json={"org_id": org["id"], "name": "bench", "role": "org_admin"}
         )
     )["token"]
-    client = httpx.Client(base_url=stack.api_url, timeout=300, headers={"Authorization": f"Bearer {token}"})
+    client = httpx.Client(
+        base_url=stack.api_url,
+        timeout=300,
+        headers={"Authorization": f"Bearer {token}"},
+        transport=PatientTransport(),
+    )
     tenant = Tenant(org_id=org["id"], company_id=company["id"], token=token, client=client)
     for name, steps, config in (
         ("pipeline", PIPELINE_STEPS, {}),
