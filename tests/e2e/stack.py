@@ -3,13 +3,20 @@ uvicorn and the local (graphile-worker) pipeline host on a database of their own
 sandbox beside them. What is e2e-specific here: the test secrets, fast worker liveness intervals,
 and names the tests read well with."""
 
+import asyncio
 import os
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from app.stack import Child, Stack
+from tests import pg
 from tests.conftest import TEST_SECRETS
 from tests.sandbox_server import SandboxProcess, sandbox_provider_env
 
@@ -64,3 +71,46 @@ def make_stack(dsn: str, sandbox: SandboxProcess, **settings: str) -> E2EStack:
     stack = E2EStack(env, sandbox)
     stack.use_database(dsn)
     return stack
+
+
+@contextmanager
+def running_stack(
+    admin_dsn: str, name: str, sandbox: SandboxProcess, *, worker_concurrency: int | None = None
+) -> Iterator[E2EStack]:
+    """API and worker on a database of their own (a fresh `name` per run: a process left over
+    from an interrupted run can never reach it), the sandbox beside them; all stopped, and the
+    database and sandbox dropped, on the way out."""
+    dsn = asyncio.run(pg.recreate_database(admin_dsn, name, template=pg.TEMPLATE_DB))
+    running = make_stack(dsn, sandbox)
+    try:
+        running.start_api()
+        if worker_concurrency is None:
+            running.start_worker()
+        else:
+            running.start_worker(concurrency=worker_concurrency)
+        yield running
+    finally:
+        running.stop()
+        sandbox.stop()
+        asyncio.run(pg.drop_database(admin_dsn, name))
+
+
+def data(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def new_tenant(stack: E2EStack, name: str, *, timeout: float = 60) -> dict[str, Any]:
+    """An org with one company and an org_admin API token, made through the super-admin API:
+    `{org_id, company_id, client}` with `client` authenticated as that token."""
+    admin = httpx.Client(
+        base_url=stack.api_url, timeout=30, headers={"Authorization": f"Bearer {TEST_SECRETS['super_admin_api_key']}"}
+    )
+    slug = f"{name.lower()}-{uuid.uuid4().hex[:8]}"
+    org = data(admin.post("/api/super-admin/orgs/create", json={"name": name, "slug": slug}))
+    company = data(admin.post("/api/super-admin/companies/create", json={"org_id": org["id"], "name": "Client"}))
+    token = data(
+        admin.post("/api/super-admin/api-tokens/create", json={"org_id": org["id"], "name": "e2e", "role": "org_admin"})
+    )["token"]
+    client = httpx.Client(base_url=stack.api_url, timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+    return {"org_id": org["id"], "company_id": company["id"], "client": client}

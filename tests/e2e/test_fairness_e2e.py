@@ -7,66 +7,36 @@ import asyncio
 import uuid
 
 import asyncpg
-import httpx
 import pytest
 
-from tests import pg
-from tests.conftest import TEST_SECRETS
-from tests.e2e.stack import make_stack, wait_until
+from tests.e2e.stack import data, new_tenant, running_stack, wait_until
 from tests.sandbox_server import start_sandbox
 
 BIG = 300
+ONE_STEP = {
+    "name": "one step",
+    "steps": [{"position": 1, "operation_id": "company.enrich.profile", "step_config": {"providers": ["prospeo"]}}],
+}
 
 
 @pytest.fixture(scope="module")
 def stack(admin_dsn, worker_id_str):
-    name = f"dex_e2e_{worker_id_str}_{uuid.uuid4().hex[:8]}"
-    dsn = asyncio.run(pg.recreate_database(admin_dsn, name, template=pg.TEMPLATE_DB))
     sandbox = start_sandbox()
     # every run waits on its provider a little, so the batch stays queued long enough to overtake
     sandbox.configure("prospeo", latency_ms=20)
-    running = make_stack(dsn, sandbox)
-    try:
-        running.start_api()
-        running.start_worker(concurrency=2)
+    name = f"dex_e2e_{worker_id_str}_{uuid.uuid4().hex[:8]}"
+    with running_stack(admin_dsn, name, sandbox, worker_concurrency=2) as running:
         yield running
-    finally:
-        running.stop()
-        sandbox.stop()
-        asyncio.run(pg.drop_database(admin_dsn, name))
-
-
-def _data(response: httpx.Response):
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
 
 
 def _tenant(stack):
-    admin = httpx.Client(
-        base_url=stack.api_url, timeout=30, headers={"Authorization": f"Bearer {TEST_SECRETS['super_admin_api_key']}"}
-    )
-    org = _data(admin.post("/api/super-admin/orgs/create", json={"name": "F", "slug": f"f-{uuid.uuid4().hex[:8]}"}))
-    company = _data(admin.post("/api/super-admin/companies/create", json={"org_id": org["id"], "name": "Client"}))
-    token = _data(
-        admin.post("/api/super-admin/api-tokens/create", json={"org_id": org["id"], "name": "f", "role": "org_admin"})
-    )["token"]
-    client = httpx.Client(base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {token}"})
-    blueprint = _data(
-        client.post(
-            "/api/blueprints/create",
-            json={
-                "name": "one step",
-                "steps": [
-                    {"position": 1, "operation_id": "company.enrich.profile", "step_config": {"providers": ["prospeo"]}}
-                ],
-            },
-        )
-    )["id"]
-    return {"client": client, "company_id": company["id"], "blueprint_id": blueprint}
+    tenant = new_tenant(stack, "F")
+    tenant["blueprint_id"] = data(tenant["client"].post("/api/blueprints/create", json=ONE_STEP))["id"]
+    return tenant
 
 
 def _submit(tenant, n, tag):
-    return _data(
+    return data(
         tenant["client"].post(
             "/api/v1/batch/submit",
             json={

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.test_pipelines_e2e import _data, _db, _status, _submit, _wait_done, stack, tenant  # noqa: F401
+from tests.e2e.stack import data
+from tests.e2e.test_pipelines_e2e import _db, _status, _submit, _wait_done, stack, tenant  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -16,7 +17,7 @@ PERSON_STEPS = ["person.contact.resolve_email", "person.contact.verify_email"]
 
 def _blueprints(tenant, max_children: int):  # noqa: F811
     client = tenant["client"]
-    person = _data(
+    person = data(
         client.post(
             "/api/blueprints/create",
             json={
@@ -25,7 +26,7 @@ def _blueprints(tenant, max_children: int):  # noqa: F811
             },
         )
     )
-    company = _data(
+    company = data(
         client.post(
             "/api/blueprints/create",
             json={

@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from app.db import init_connection
-from tests import pg
 from tests.conftest import TEST_SECRETS
-from tests.e2e.stack import make_stack, wait_until
+from tests.e2e.stack import data, new_tenant, running_stack, wait_until
 from tests.sandbox_server import SANDBOX_ADYNTEL_EMAIL, SANDBOX_KEY, start_sandbox
 
 COMPANY_STEPS = ["company.enrich.profile", "company.ads.search.google", "company.research.resolve_pricing_page_url"]
@@ -19,44 +18,18 @@ COMPANY_STEPS = ["company.enrich.profile", "company.ads.search.google", "company
 
 @pytest.fixture(scope="module")
 def stack(admin_dsn, worker_id_str):
-    import asyncio
-
-    # a fresh name per run: a process left over from an interrupted run can never reach this database
-    name = f"dex_e2e_{worker_id_str}_{uuid.uuid4().hex[:8]}"
-    dsn = asyncio.run(pg.recreate_database(admin_dsn, name, template=pg.TEMPLATE_DB))
     sandbox = start_sandbox(overrides={"reoon": {"reoon_power_latency_ms": 0}})
-    running = make_stack(dsn, sandbox)
-    try:
-        running.start_api()
-        running.start_worker()
+    with running_stack(admin_dsn, f"dex_e2e_{worker_id_str}_{uuid.uuid4().hex[:8]}", sandbox) as running:
         yield running
-    finally:
-        running.stop()
-        sandbox.stop()
-        asyncio.run(pg.drop_database(admin_dsn, name))
 
 
 @pytest.fixture(scope="module")
 def tenant(stack):
-    admin = httpx.Client(
-        base_url=stack.api_url, timeout=30, headers={"Authorization": f"Bearer {TEST_SECRETS['super_admin_api_key']}"}
-    )
-    org = _data(admin.post("/api/super-admin/orgs/create", json={"name": "E2E", "slug": f"e2e-{uuid.uuid4().hex[:8]}"}))
-    company = _data(admin.post("/api/super-admin/companies/create", json={"org_id": org["id"], "name": "Client"}))
-    token = _data(
-        admin.post("/api/super-admin/api-tokens/create", json={"org_id": org["id"], "name": "e2e", "role": "org_admin"})
-    )["token"]
-    client = httpx.Client(base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {token}"})
-    return {"org_id": org["id"], "company_id": company["id"], "client": client}
-
-
-def _data(response: httpx.Response):
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
+    return new_tenant(stack, "E2E")
 
 
 def _blueprint(tenant, steps, name=None):
-    return _data(
+    return data(
         tenant["client"].post(
             "/api/blueprints/create",
             json={
@@ -68,7 +41,7 @@ def _blueprint(tenant, steps, name=None):
 
 
 def _submit(tenant, blueprint_id, domains):
-    return _data(
+    return data(
         tenant["client"].post(
             "/api/v1/batch/submit",
             json={
@@ -81,7 +54,7 @@ def _submit(tenant, blueprint_id, domains):
 
 
 def _status(tenant, submission_id, limit=500):
-    return _data(tenant["client"].post("/api/v1/batch/status", json={"submission_id": submission_id, "limit": limit}))
+    return data(tenant["client"].post("/api/v1/batch/status", json={"submission_id": submission_id, "limit": limit}))
 
 
 def _wait_done(stack, tenant, submission_id, timeout=90):
@@ -182,7 +155,7 @@ async def test_a_multi_step_batch_completes_and_one_failing_entity_fails_only_it
         uuid.UUID(tenant["org_id"]),
     )
     assert versions[0]["n"] == versions[0]["runs"] == 11
-    entities = _data(tenant["client"].post("/api/v1/entities/companies", json={"limit": 500}))["items"]
+    entities = data(tenant["client"].post("/api/v1/entities/companies", json={"limit": 500}))["items"]
     assert len(entities) == 11 and {e["record_version"] for e in entities} == {1}
     # every entity row holds what the sandbox says about its company, not merely some value
     for entity in entities:
@@ -201,7 +174,7 @@ async def test_a_multi_step_batch_completes_and_one_failing_entity_fails_only_it
     # re-enriching two of them merges into the same records
     again = _submit(tenant, blueprint_id, ["found-co0.com", "https://www.FOUND-CO1.com/"])
     _wait_done(stack, tenant, again["submission_id"])
-    entities = _data(tenant["client"].post("/api/v1/entities/companies", json={"limit": 500}))["items"]
+    entities = data(tenant["client"].post("/api/v1/entities/companies", json={"limit": 500}))["items"]
     assert len(entities) == 11
     assert {e["domain"]: e["record_version"] for e in entities if e["record_version"] > 1} == {
         "found-co0.com": 2,
@@ -220,7 +193,7 @@ async def test_a_multi_step_batch_completes_and_one_failing_entity_fails_only_it
     before = await _db(
         stack, "SELECT count(*) FROM operation_runs WHERE pipeline_run_id = $1", uuid.UUID(found["pipeline_run_id"])
     )
-    repeat = _data(
+    repeat = data(
         internal.post(
             "/api/internal/steps/execute",
             json={"pipeline_run_id": found["pipeline_run_id"], "position": 2, "context": {"domain": "x.com"}},
@@ -228,7 +201,7 @@ async def test_a_multi_step_batch_completes_and_one_failing_entity_fails_only_it
     )
     assert repeat["status"] == "succeeded" and repeat["context_after"] == steps[1]["context_after"]
     assert (
-        _data(
+        data(
             internal.post(
                 "/api/internal/pipeline-runs/finish",
                 json={"pipeline_run_id": found["pipeline_run_id"], "final_context": {"domain": "x.com"}},
@@ -252,7 +225,7 @@ async def test_cancel_mid_batch_stops_what_has_not_finished(stack, tenant):
             30,
             "the first runs to finish",
         )
-        _data(tenant["client"].post("/api/v1/batch/cancel", json={"submission_id": batch["submission_id"]}))
+        data(tenant["client"].post("/api/v1/batch/cancel", json={"submission_id": batch["submission_id"]}))
         # steps already executing when the cancel landed finish, and are recorded
         wait_until(
             lambda: (

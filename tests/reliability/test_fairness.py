@@ -18,11 +18,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
-import httpx
 
-from tests import pg
-from tests.conftest import TEST_SECRETS
-from tests.e2e.stack import E2EStack, make_stack, wait_until
+from tests.e2e.stack import E2EStack, data, new_tenant, running_stack, wait_until
+from tests.e2e.test_fairness_e2e import ONE_STEP
 from tests.reliability.conftest import record, size
 from tests.sandbox_server import start_sandbox
 
@@ -32,50 +30,18 @@ SOLO_SAMPLES = 3
 
 @contextmanager
 def fresh_stack(admin_dsn: str, worker: str) -> Iterator[E2EStack]:
-    name = f"dex_fair_{worker}_{uuid.uuid4().hex[:8]}"
-    dsn = asyncio.run(pg.recreate_database(admin_dsn, name, template=pg.TEMPLATE_DB))
     sandbox = start_sandbox()
     # every run waits on its provider a little, as a real one does
     sandbox.configure("prospeo", latency_ms=20)
     # the worker as deployed (make_stack: 8 slots)
-    running = make_stack(dsn, sandbox)
-    try:
-        running.start_api()
-        running.start_worker()
+    with running_stack(admin_dsn, f"dex_fair_{worker}_{uuid.uuid4().hex[:8]}", sandbox) as running:
         yield running
-    finally:
-        running.stop()
-        sandbox.stop()
-        asyncio.run(pg.drop_database(admin_dsn, name))
-
-
-def _data(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()["data"]
 
 
 def _tenant(stack: E2EStack) -> dict[str, Any]:
-    admin = httpx.Client(
-        base_url=stack.api_url, timeout=30, headers={"Authorization": f"Bearer {TEST_SECRETS['super_admin_api_key']}"}
-    )
-    org = _data(admin.post("/api/super-admin/orgs/create", json={"name": "F", "slug": f"f-{uuid.uuid4().hex[:8]}"}))
-    company = _data(admin.post("/api/super-admin/companies/create", json={"org_id": org["id"], "name": "Client"}))
-    token = _data(
-        admin.post("/api/super-admin/api-tokens/create", json={"org_id": org["id"], "name": "f", "role": "org_admin"})
-    )["token"]
-    client = httpx.Client(base_url=stack.api_url, timeout=120, headers={"Authorization": f"Bearer {token}"})
-    blueprint = _data(
-        client.post(
-            "/api/blueprints/create",
-            json={
-                "name": "one step",
-                "steps": [
-                    {"position": 1, "operation_id": "company.enrich.profile", "step_config": {"providers": ["prospeo"]}}
-                ],
-            },
-        )
-    )["id"]
-    return {"client": client, "company_id": company["id"], "blueprint_id": blueprint}
+    tenant = new_tenant(stack, "F", timeout=120)
+    tenant["blueprint_id"] = data(tenant["client"].post("/api/blueprints/create", json=ONE_STEP))["id"]
+    return tenant
 
 
 def _submit(tenant: dict[str, Any], n: int) -> str:
@@ -85,7 +51,7 @@ def _submit(tenant: dict[str, Any], n: int) -> str:
         "company_id": tenant["company_id"],
         "entities": [{"entity_type": "company", "input": {"domain": f"found-{tag}-{i}.com"}} for i in range(n)],
     }
-    return str(_data(tenant["client"].post("/api/v1/batch/submit", json=body))["submission_id"])
+    return str(data(tenant["client"].post("/api/v1/batch/submit", json=body))["submission_id"])
 
 
 async def _runs(dsn: str, submission_id: str) -> list[asyncpg.Record]:
