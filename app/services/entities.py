@@ -44,6 +44,20 @@ def _str(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def company_keys(data: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A company's natural keys in identity order: (normalized domain, else the website's; LinkedIn URL)."""
+    domain = normalize_domain(_str(data.get("domain"))) or normalize_domain(_str(data.get("website")))
+    return domain, normalize_linkedin_url(_str(data.get("linkedin_url")))
+
+
+def person_keys(data: dict[str, Any]) -> tuple[str | None, str | None]:
+    """A person's natural keys in identity order: (LinkedIn URL; work email, else email). Every
+    identity field PersonInput accepts identifies; `email` is stored in the work_email identity
+    column when no work email is known."""
+    email = normalize_email(_str(data.get("work_email"))) or normalize_email(_str(data.get("email")))
+    return normalize_linkedin_url(_str(data.get("linkedin_url"))), email
+
+
 async def upsert_from_run(conn: asyncpg.Connection, run: PipelineRun, context: dict[str, Any]) -> tuple[uuid.UUID, int]:
     """Idempotent: a run that already produced a version returns it unchanged."""
     entity_type = run.entity_type.value
@@ -71,8 +85,7 @@ async def upsert_from_run(conn: asyncpg.Connection, run: PipelineRun, context: d
 async def _upsert_company(
     conn: asyncpg.Connection, run: PipelineRun, entity_id: uuid.UUID | None, data: dict[str, Any]
 ) -> tuple[uuid.UUID, int]:
-    domain = normalize_domain(_str(data.get("domain"))) or normalize_domain(_str(data.get("website")))
-    linkedin = normalize_linkedin_url(_str(data.get("linkedin_url")))
+    domain, linkedin = company_keys(data)
     name = _str(data.get("name"))
     found = await entities_repo.find_company(
         conn, run.org_id, run.company_id, entity_id=entity_id, domain=domain, linkedin_url=linkedin
@@ -95,10 +108,7 @@ async def _upsert_company(
 async def _upsert_person(
     conn: asyncpg.Connection, run: PipelineRun, entity_id: uuid.UUID | None, data: dict[str, Any]
 ) -> tuple[uuid.UUID, int]:
-    linkedin = normalize_linkedin_url(_str(data.get("linkedin_url")))
-    # every identity field PersonInput accepts identifies: LinkedIn URL, then work email, then
-    # email; `email` is stored in the work_email identity column when no work email is known
-    email = normalize_email(_str(data.get("work_email"))) or normalize_email(_str(data.get("email")))
+    linkedin, email = person_keys(data)
     full_name = (
         _str(data.get("full_name"))
         or " ".join(p for p in (_str(data.get("first_name")), _str(data.get("last_name"))) if p)

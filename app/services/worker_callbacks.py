@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from app.auth.context import AuthContext
 from app.contracts import conditions, fan_out
-from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url
 from app.contracts.statuses import STEP_TERMINAL, PipelineRunStatus, StepStatus
 from app.contracts.steps import SkipIfFresh
 from app.db import Db
@@ -98,15 +97,9 @@ async def _fresh_values(
         return None
     entity_type = REGISTRY[step.operation_id].spec.entity_type.value if step.operation_id in REGISTRY else None
     if entity_type == "company":
-        keys = (
-            normalize_domain(_text(context.get("domain"))) or normalize_domain(_text(context.get("website"))),
-            normalize_linkedin_url(_text(context.get("linkedin_url"))),
-        )
+        keys = entities_service.company_keys(context)
     elif entity_type == "person":
-        keys = (
-            normalize_linkedin_url(_text(context.get("linkedin_url"))),
-            normalize_email(_text(context.get("work_email"))) or normalize_email(_text(context.get("email"))),
-        )
+        keys = entities_service.person_keys(context)
     else:
         return None
     if keys == (None, None):
@@ -122,10 +115,6 @@ async def _fresh_values(
     if not written or any(data.get(k) is None for k in written):
         return None
     return {k: data[k] for k in written}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
 
 
 def _out_of_order(message: str, **details: Any) -> Conflict:
