@@ -67,10 +67,6 @@ def _stored(step: LockedStep, position: int) -> StepExecuteResult:
     )
 
 
-class _Precheck(Exception):
-    """A step that fails before any provider is called, with this reason."""
-
-
 async def _skip(
     conn: asyncpg.Connection, step: LockedStep, context: dict[str, Any]
 ) -> tuple[str, dict[str, Any]] | None:
@@ -115,6 +111,45 @@ async def _fresh_values(
     if not written or any(data.get(k) is None for k in written):
         return None
     return {k: data[k] for k in written}
+
+
+async def _attempt(
+    db: Db,
+    engine: Engine,
+    auth: AuthContext,
+    step: LockedStep,
+    context: dict[str, Any],
+    max_inline_wait_seconds: float | None,
+    precheck_error: str | None,
+) -> tuple[execute_service.Outcome | None, str, dict[str, Any] | None, list[str], str | None]:
+    """(outcome, status, output, missing inputs, error) of the step's operation. A request that
+    cannot be built fails the step once with the reason, instead of a 500 the worker would retry:
+    an unreadable stored condition (`precheck_error`), an input the operation cannot take,
+    providers it cannot use, or a stored step_config the options model refuses (an old blueprint
+    snapshot)."""
+    if precheck_error is not None:
+        return None, "failed", None, [], precheck_error
+    try:
+        entity_type, step_input = _step_input(step, context)
+        # the shared path of /api/v1/execute: the org's result cache and single flight
+        outcome = await execute_service.obtain(
+            db,
+            engine,
+            auth,
+            step.operation_id,
+            entity_type,
+            step_input,
+            _options(step.step_config),
+            max_inline_wait_seconds=max_inline_wait_seconds,
+        )
+    except AppError as e:
+        return None, "failed", None, [], f"{e.code}: {e.message}"
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in ("step_config", *first["loc"]))
+        return None, "failed", None, [], f"invalid_step_config: {where}: {first['msg']}"
+    result = outcome.result
+    return outcome, result.status, result.output, result.missing_inputs, result.error
 
 
 def _out_of_order(message: str, **details: Any) -> Conflict:
@@ -177,35 +212,9 @@ async def execute_step(
             )
         await worker_callbacks_repo.mark_step_running(conn, step.id, context)
 
-    outcome: execute_service.Outcome | None = None
-    try:
-        if precheck_error is not None:
-            raise _Precheck(precheck_error)
-        # a stored step_config the options model refuses (an old blueprint snapshot) fails the step
-        # once with the reason, instead of a 500 the worker would retry
-        entity_type, step_input = _step_input(step, context)
-        # the shared path of /api/v1/execute: the org's result cache and single flight
-        outcome = await execute_service.obtain(
-            db,
-            engine,
-            auth,
-            step.operation_id,
-            entity_type,
-            step_input,
-            _options(step.step_config),
-            max_inline_wait_seconds=max_inline_wait_seconds,
-        )
-        status, output, missing = outcome.result.status, outcome.result.output, outcome.result.missing_inputs
-        error = outcome.result.error
-    except AppError as e:
-        # an input the operation cannot take, or providers it cannot use, fails the step
-        status, output, missing, error = "failed", None, [], f"{e.code}: {e.message}"
-    except _Precheck as e:
-        status, output, missing, error = "failed", None, [], str(e)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in ("step_config", *first["loc"]))
-        status, output, missing, error = "failed", None, [], f"invalid_step_config: {where}: {first['msg']}"
+    outcome, status, output, missing, error = await _attempt(
+        db, engine, auth, step, context, max_inline_wait_seconds, precheck_error
+    )
 
     async with db.transaction() as conn:
         step = await worker_callbacks_repo.lock_step(conn, org_id, run_id, position, company_scope=scope)
