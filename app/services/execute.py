@@ -2,7 +2,7 @@
 pipeline step (`services/worker_callbacks.execute_step`).
 
 `obtain` is that path: it answers from the org's result cache when it can (CONTRACT §9.2), lets
-concurrent identical lookups share one provider call (single flight), and otherwise `run`s the
+concurrent identical lookups share one provider call (single flight), and otherwise runs the
 operation's waterfall, holding no database connection while providers answer; `record` writes
 the run and its attempts in a short transaction. The engine's `Attempt` is the one shape of an
 attempt: it is what is recorded and what the response's `provider_attempts` are built from.
@@ -69,28 +69,6 @@ class Outcome:
     @property
     def cached(self) -> bool:
         return self.cached_from_run_id is not None
-
-
-async def run(
-    engine: Engine,
-    operation_id: str,
-    entity_type: EntityType,
-    input: dict[str, Any],
-    options: ExecuteOptions | None = None,
-    *,
-    max_inline_wait_seconds: float | None = None,
-) -> Outcome:
-    """Raises BadRequest, before any provider is called, for an unknown operation, another entity
-    type, an input the operation cannot take or a provider order it cannot use."""
-    operation, data = _resolve(operation_id, entity_type, input)
-    given = options.model_dump(exclude_none=True) if options else {}
-    exec_options = ExecutionOptions(
-        **{k: v for k, v in given.items() if k != "cache"}, max_inline_wait_seconds=max_inline_wait_seconds
-    )
-    engine.order(operation, exec_options)
-    started = clock()
-    result = await engine.run(operation, data, exec_options)
-    return Outcome(operation, data, given, result, max(0, int((clock() - started) * 1000)))
 
 
 def _resolve(operation_id: str, entity_type: EntityType, input: dict[str, Any]) -> tuple[Operation, BaseModel]:
@@ -178,7 +156,9 @@ async def obtain(
     max_inline_wait_seconds: float | None = None,
 ) -> Outcome:
     """The operation's answer for this org, to `record`: from the cache, from a concurrent identical
-    lookup, or from the providers. Raises BadRequest as `run` does, before any provider is called.
+    lookup, or from the providers. Raises BadRequest, before any provider is called, for an unknown
+    operation, another entity type, an input the operation cannot take or a provider order it
+    cannot use.
     The caller records the outcome (that also releases the claim a leading lookup holds)."""
     started = clock()
     operation, data = _resolve(operation_id, entity_type, input)
