@@ -35,13 +35,3 @@ async def submission_for_event(
 ) -> dict[str, Any] | None:
     row = await conn.fetchrow(SUBMISSION_FOR_EVENT, submission_id, org_id)
     return dict(row) if row else None
-
-
-LOCK_SUBMISSION_STATUS = "SELECT status::text FROM submissions WHERE id = $1 AND org_id = $2 FOR UPDATE"
-
-
-async def lock_submission_status(conn: asyncpg.Connection, org_id: uuid.UUID, submission_id: uuid.UUID) -> str | None:
-    """Locks the submission row (as its re-derivation does) so two runs ending together serialise
-    and exactly one of them sees the submission become final."""
-    status: str | None = await conn.fetchval(LOCK_SUBMISSION_STATUS, submission_id, org_id)
-    return status

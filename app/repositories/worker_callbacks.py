@@ -253,17 +253,18 @@ UPDATE submissions SET status = $2, finished_at = CASE WHEN $3 THEN now() ELSE f
 """
 
 
-async def rederive_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> SubmissionStatus:
+async def rederive_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) -> SubmissionStatus | None:
     """CONTRACT §7: completed once every run is terminal and one succeeded; failed when all failed.
-    `submission_id` is what `fail_run` or `succeed_run` returned."""
+    `submission_id` is what `fail_run` or `succeed_run` returned. Returns the final status when
+    this call ended the submission, None otherwise (still open, or already final: the row lock
+    makes exactly one of two runs ending together see it end)."""
     status = SubmissionStatus(await conn.fetchval(LOCK_SUBMISSION, submission_id))
     if status in SUBMISSION_TERMINAL:
-        return status
+        return None
     if await conn.fetchval(ANY_OPEN_RUN, submission_id):
         if status in (SubmissionStatus.received, SubmissionStatus.queued):
             await conn.execute(SET_SUBMISSION_STATUS, submission_id, SubmissionStatus.running, False)
-            return SubmissionStatus.running
-        return status
+        return None
     if await conn.fetchval(ANY_SUCCEEDED_RUN, submission_id):
         final = SubmissionStatus.completed
     elif await conn.fetchval(ANY_FAILED_RUN, submission_id):

@@ -32,9 +32,7 @@ async def run_ended(conn: asyncpg.Connection, org_id: uuid.UUID, run_id: uuid.UU
                 "error_message": run["error_message"],
             },
         )
-    before = await events_repo.lock_submission_status(conn, org_id, submission_id)
-    after = await worker_callbacks_repo.rederive_submission(conn, submission_id)
-    if before not in SUBMISSION_TERMINAL and after in SUBMISSION_TERMINAL:
+    if await worker_callbacks_repo.rederive_submission(conn, submission_id) is not None:
         await submission_ended(conn, org_id, submission_id)
 
 
