@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 from copy import deepcopy
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -58,6 +59,9 @@ class ProviderSettings(BaseModel):
     """None means the adapter's documented default (BlitzAPI 5/s per endpoint, Prospeo 5/s
     enrichment), or unpaced when the provider documents none."""
     max_retries: int = 2
+    usd_per_credit: Decimal | None = Field(default=None, ge=0)
+    """What one of the provider's credits costs this deployment in USD (its plan's price), for the
+    cost ledger and budgets (docs/costs.md). None: attempts' `cost_usd` stays unknown."""
 
 
 class _CoreSettings(BaseSettings):

@@ -37,6 +37,11 @@ class Unauthorized(AppError):
     code = "unauthorized"
 
 
+class PaymentRequired(AppError):
+    status_code = 402
+    code = "payment_required"
+
+
 class Forbidden(AppError):
     status_code = 403
     code = "forbidden"

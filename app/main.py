@@ -22,6 +22,7 @@ from app.routers import (
     api_tokens,
     auth,
     blueprints,
+    budgets,
     companies,
     entities,
     execute,
@@ -31,6 +32,7 @@ from app.routers import (
     pipeline_runs,
     submissions,
     super_admin,
+    usage,
     users,
     webhooks,
     worker_callbacks,
@@ -117,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         entities.router,
         worker_callbacks.router,
         webhooks.router,
+        usage.router,
+        budgets.router,
     ):
         app.include_router(router)
     # added last = outermost: the request id is set before anything else can answer

@@ -3,9 +3,19 @@
 import re
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from zxcvbn import zxcvbn
 
@@ -64,6 +74,10 @@ def _storable_instant(value: datetime) -> datetime:
     if utc is None:
         raise PydanticCustomError("invalid_date", "the date must fall between years 1 and 9999 in UTC")
     return utc
+
+
+# an amount of credits or USD: exact in Python and in Postgres (numeric), a JSON number on the wire
+Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
 # a timestamp a client sends: with an offset, and storable (answered 400 `invalid_date` otherwise)
@@ -174,6 +188,7 @@ __all__ = [
     "ExternalRef",
     "Instant",
     "ListRequest",
+    "Money",
     "Name",
     "Page",
     "Password",

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import Field
 
 from app.contracts.entities import EntityType
-from app.models.common import ListRequest, RequestSchema, Schema
+from app.models.common import ListRequest, Money, RequestSchema, Schema
 
 
 class ExecuteOptions(RequestSchema):
@@ -37,6 +37,14 @@ class ProviderAttempt(Schema):
     http_status: int | None
     provider_status: str | None
     duration_ms: int
+    cost_credits: Money | None = Field(
+        default=None,
+        description="What the call cost in the provider's unit: reported by it, else its documented price; "
+        "0 when no call was made or none is charged; null when unknown (docs/costs.md)",
+    )
+    cost_usd: Money | None = Field(
+        default=None, description="cost_credits × the deployment's USD per credit for the provider; null when unknown"
+    )
 
 
 class ExecuteResult(Schema):

@@ -4,7 +4,8 @@ calls, the caller persists the result."""
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -13,7 +14,27 @@ from app.contracts.entities import PersonInput
 from app.operations.providers import Providers
 from app.operations.registry import REGISTRY, VERIFY_OPERATION, Operation, provider_order
 from app.providers._http import ProviderError
-from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus
+from app.providers.base import UNPRICED, Action, ActionContext, ActionResult, AttemptStatus
+
+BUDGET_EXHAUSTED = "budget_exhausted"
+"""The skip reason of an attempt a budget refused, and the error of the operation it ended."""
+
+
+class SpendHold(Protocol):
+    """One provider call's reservation on the caller's budgets."""
+
+    async def settle(self, cost_usd: Decimal | None) -> None:
+        """The call is over: give back the reservation and count what it cost (None: unknown, 0)."""
+        ...
+
+
+class SpendGate(Protocol):
+    """The caller's budgets (app/services/budgets.py): asked before every provider call."""
+
+    async def reserve(self, provider: str, estimate_usd: Decimal | None) -> SpendHold | None:
+        """Reserves the call's documented price (None: unknown, reserves nothing) on every budget
+        covering the caller, atomically; None when one of them has no room left."""
+        ...
 
 
 @dataclass
@@ -29,6 +50,11 @@ class Attempt:
     error: str | None = None
     retry_after: float | None = None
     """Seconds the provider asked to wait (Retry-After) when this attempt failed on it."""
+    cost_credits: Decimal | None = None
+    """In the provider's unit: reported by it, else its documented price; 0 when no call was
+    made or it documents no charge; None when unknown (docs/costs.md)."""
+    cost_usd: Decimal | None = None
+    """cost_credits × DATA_ENGINE_<PROVIDER>_USD_PER_CREDIT; None when either is unknown."""
 
 
 @dataclass
@@ -51,6 +77,8 @@ class ExecutionOptions:
     max_inline_wait_seconds: float | None = None
     """The longest provider Retry-After to sleep through; above it the attempt fails at once with
     `retry_after` set (ActionContext.max_inline_wait_seconds)."""
+    spend: SpendGate | None = None
+    """The caller's budgets, asked before each provider call; None: no budget applies."""
 
 
 class Engine:
@@ -83,9 +111,12 @@ class Engine:
         order = self.order(operation, options)
         verify_order = self.verify_order(operation, options)
         deadline = time.monotonic() + operation.spec.timeout_seconds
-        result = await self._run(
-            operation, data, order, verify_order, _Budget(deadline, options.max_inline_wait_seconds)
-        )
+        budget = _Budget(deadline, options.max_inline_wait_seconds, options.spend)
+        result = await self._run(operation, data, order, verify_order, budget)
+        if budget.refused:
+            # an answer cut short by the budget is no answer: not cached, and the caller is told why
+            # (docs/decisions/0057-budget-reservations.md)
+            result = OperationResult("failed", None, [], result.attempts, error=BUDGET_EXHAUSTED)
         if result.status == "failed":
             waits = [a.retry_after for a in result.attempts if a.retry_after is not None]
             result.retry_after = min(waits) if waits else None
@@ -116,6 +147,9 @@ class Engine:
             result = ActionResult(status=AttemptStatus.skipped, skip_reason=reason)
         elif time.monotonic() >= deadline:
             result = ActionResult(status=AttemptStatus.skipped, skip_reason="operation_timeout")
+        elif budget.refused:
+            # once a budget said no, no further provider is called for this operation
+            result = ActionResult(status=AttemptStatus.skipped, skip_reason=BUDGET_EXHAUSTED)
         else:
             context = ActionContext(
                 client=client,
@@ -124,17 +158,8 @@ class Engine:
                 deadline=deadline,
                 max_inline_wait_seconds=budget.max_inline_wait,
             )
-            try:
-                result = await action.run(data, context)
-            except ProviderError as e:
-                result = ActionResult(
-                    status=AttemptStatus.failed,
-                    http_status=e.status_code,
-                    provider_status=e.code,
-                    raw=e.body,
-                    error=e.message,
-                    retry_after=e.retry_after,
-                )
+            result = await self._spend_and_run(action, data, context, budget)
+        credits = result.cost_credits if result.cost_credits is not UNPRICED else action.price.credits(result)
         record = Attempt(
             provider=action.provider,
             action=action.name,
@@ -146,8 +171,46 @@ class Engine:
             raw=result.raw,
             error=result.error,
             retry_after=result.retry_after,
+            cost_credits=credits,
+            cost_usd=self._usd(action.provider, credits),
         )
         return record, result
+
+    def _usd(self, provider: str, credits: Decimal | None) -> Decimal | None:
+        rate = self.providers.usd_per_credit.get(provider)
+        return None if credits is None or rate is None else credits * rate
+
+    async def _spend_and_run(
+        self, action: Action, data: BaseModel, context: ActionContext[Any], budget: "_Budget"
+    ) -> ActionResult:
+        """The action's call, reserved on the caller's budgets first and settled with its cost after
+        (docs/decisions/0057-budget-reservations.md); refused: a skipped attempt, no call."""
+        hold = None
+        if budget.spend is not None:
+            hold = await budget.spend.reserve(action.provider, self._usd(action.provider, action.price.estimate(data)))
+            if hold is None:
+                budget.refused = True
+                return ActionResult(status=AttemptStatus.skipped, skip_reason=BUDGET_EXHAUSTED)
+        cost_usd: Decimal | None = None
+        try:
+            try:
+                result = await action.run(data, context)
+            except ProviderError as e:
+                result = ActionResult(
+                    status=AttemptStatus.failed,
+                    http_status=e.status_code,
+                    provider_status=e.code,
+                    raw=e.body,
+                    error=e.message,
+                    retry_after=e.retry_after,
+                )
+            credits = result.cost_credits if result.cost_credits is not UNPRICED else action.price.credits(result)
+            cost_usd = self._usd(action.provider, credits)
+            return result
+        finally:
+            if hold is not None:
+                # also on a crash or cancellation mid-call: the reservation is given back (cost unknown)
+                await hold.settle(cost_usd)
 
     def _checked(self, operation: Operation, output: dict[str, Any] | None) -> dict[str, Any] | None:
         if output is None:
@@ -251,11 +314,14 @@ class Engine:
         return _no_answer(attempts)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Budget:
     deadline: float
     """time.monotonic() by which the operation must finish."""
     max_inline_wait: float | None
+    spend: SpendGate | None = None
+    refused: bool = False
+    """A budget refused a call: the operation ends as failed `budget_exhausted`."""
 
 
 def _identity(item: dict[str, Any]) -> str | None:

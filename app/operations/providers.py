@@ -2,7 +2,8 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -58,6 +59,8 @@ class Providers:
     """Provider name → its adapter's typed settings (`IcypeasOptions`…), given to its actions as
     `ActionContext.options`."""
     secrets: list[str]
+    usd_per_credit: dict[str, Decimal | None] = field(default_factory=dict)
+    """Provider name → DATA_ENGINE_<PROVIDER>_USD_PER_CREDIT (None or absent: USD cost unknown)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.AsyncClient, gate: Any) -> "Providers":
@@ -81,4 +84,10 @@ class Providers:
                 rate_per_endpoint=getattr(module, "RATE_PER_ENDPOINT", False),
                 path_rates=module.path_rates(options[name]) if hasattr(module, "path_rates") else {},
             )
-        return cls(clients=clients, gate=gate, options=options, secrets=settings.all_secret_values())
+        return cls(
+            clients=clients,
+            gate=gate,
+            options=options,
+            secrets=settings.all_secret_values(),
+            usd_per_credit={name: settings.provider(name).usd_per_credit for name in ADAPTERS},
+        )

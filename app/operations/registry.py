@@ -2,13 +2,14 @@
 implement them (declared by each adapter in app.providers). Provider order is resolved here:
 per call > deployment setting > catalog default."""
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.contracts.catalog import OPERATIONS, OperationSpec
 from app.errors import BadRequest
 from app.providers import ADAPTERS
-from app.providers.base import Action
+from app.providers.base import UNKNOWN_PRICE, Action
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ def _build() -> dict[str, Operation]:
             action = ADAPTERS[provider].ACTIONS.get(spec.operation_id)
             if action is None:
                 raise RuntimeError(f"{provider} declares no action for {spec.operation_id}")
-            actions[provider] = action
+            # the adapter's PRICES is the one place its documented prices are declared
+            price = getattr(ADAPTERS[provider], "PRICES", {}).get(spec.operation_id, UNKNOWN_PRICE)
+            actions[provider] = dataclasses.replace(action, price=price)
         operations[spec.operation_id] = Operation(spec=spec, actions=actions)
     return operations
 

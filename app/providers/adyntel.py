@@ -8,6 +8,7 @@ read. Meta answers 204 with no body when it has nothing [§9.2]; for the rest th
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -15,6 +16,7 @@ from pydantic import BaseModel, SecretStr
 from app.contracts.entities import CompanyInput
 from app.providers._fields import as_dict as _dict
 from app.providers.base import (
+    UNKNOWN_PRICE,
     Action,
     ActionContext,
     ActionResult,
@@ -172,7 +174,9 @@ async def _search(
     status = response.status_code
     if status == 204:
         # §9.2: the site did not load, has no Facebook link, or the page is not public; not charged
-        return not_found(http_status=status, provider_status=None, raw=None)
+        answer = not_found(http_status=status, provider_status=None, raw=None)
+        answer.cost_credits = Decimal(0)
+        return answer
     payload: Any = response.json(NAME)
     if payload is None:
         return not_found(http_status=status, provider_status=None, raw=payload)
@@ -202,6 +206,15 @@ async def search_meta_ads(data: BaseModel, ctx: Context) -> ActionResult:
 
 async def search_google_ads(data: BaseModel, ctx: Context) -> ActionResult:
     return await _search("/google", data, ctx, items=lambda b: b.get("ads"), to_ad=_google_ad, page=_google_page)
+
+
+# Only "204 is not charged" is documented by the vendor [§9.2, A1]; 1 credit per page is a third
+# party's word [§9.4, A4]: otherwise unknown. `_search` records the free 204.
+PRICES = {
+    "company.ads.search.linkedin": UNKNOWN_PRICE,
+    "company.ads.search.meta": UNKNOWN_PRICE,
+    "company.ads.search.google": UNKNOWN_PRICE,
+}
 
 
 ACTIONS = {

@@ -7,7 +7,8 @@ canonical fields and classifies the outcome; it never decides the waterfall.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
+from decimal import Decimal
+from enum import Enum, StrEnum
 from typing import Any, Generic, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +23,14 @@ class AttemptStatus(StrEnum):
     failed = "failed"
     skipped = "skipped"
     verified = "verified"
+
+
+class _Unpriced(Enum):
+    UNPRICED = "unpriced"
+
+
+UNPRICED = _Unpriced.UNPRICED
+"""`ActionResult.cost_credits` left to the action's documented `Price` (the usual case)."""
 
 
 @dataclass
@@ -42,6 +51,60 @@ class ActionResult:
     retry_after: float | None = None
     """On a failure the provider answered with a Retry-After (e.g. 429 `rate_limited`): the seconds
     it asked to wait. Set by the engine from `ProviderError.retry_after`."""
+    cost_credits: Decimal | None | _Unpriced = UNPRICED
+    """What the call cost in the provider's own unit, when the action knows better than its
+    documented `Price`: the provider reported it (LeadMagic `credits_consumed`) or the answer says
+    which documented rule applies (a MillionVerifier catch-all is free). None: unknown."""
+
+
+@dataclass(frozen=True)
+class Price:
+    """An action's documented price per call, in the provider's own unit (credits; Parallel: USD),
+    declared once per adapter in its `PRICES` (operation_id → Price) and shown in docs/costs.md.
+    None means the documentation does not say: the cost is recorded as unknown, never guessed."""
+
+    found: Decimal | None
+    """A call that answered with a result (found or verified)."""
+    not_found: Decimal | None
+    """A call that answered that it has nothing."""
+    per_result: bool = False
+    """`found` is charged per result returned (searches), with `not_found` as the minimum."""
+    reported: bool = False
+    """The provider reports each call's cost in its answer; this price is the fallback."""
+    source: str = ""
+    """Where the price is documented (the docs/providers.md section and its source tags)."""
+
+    def credits(self, result: "ActionResult") -> Decimal | None:
+        """The documented cost of a call that ended as `result`; 0 when no call was made."""
+        match result.status:
+            case AttemptStatus.skipped:
+                return Decimal(0)
+            case AttemptStatus.not_found:
+                return self.not_found
+            case AttemptStatus.found | AttemptStatus.verified:
+                if self.found is None or not self.per_result:
+                    return self.found
+                return max(self.found * _result_count(result.output), self.not_found or Decimal(0))
+        # a failure's charge is documented by no provider here
+        return None
+
+    def estimate(self, data: BaseModel) -> Decimal | None:
+        """The most one call may cost by the documentation (what a budget reserves); None: unknown."""
+        if self.found is None:
+            return None
+        most = self.found * getattr(data, "limit", 1) if self.per_result else self.found
+        return max(most, self.not_found or Decimal(0))
+
+
+def _result_count(output: dict[str, Any] | None) -> int:
+    for key in ("people", "companies"):
+        if isinstance((output or {}).get(key), list):
+            return len(output[key])  # type: ignore[index]
+    return 1
+
+
+UNKNOWN_PRICE = Price(found=None, not_found=None)
+"""For an action whose price no documentation states."""
 
 
 class RateGate(Protocol):
@@ -105,6 +168,8 @@ class Action:
     name: str
     run: ActionRun
     eligible: Eligibility | None = None
+    price: Price = UNKNOWN_PRICE
+    """From the adapter's `PRICES` (the one place its prices are declared)."""
 
 
 def found(

@@ -22,7 +22,16 @@ from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
 from app.providers._search import clean, iso_countries, page_answer, skip_reason
-from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, failed, found, not_found
+from app.providers.base import (
+    UNKNOWN_PRICE,
+    Action,
+    ActionContext,
+    ActionResult,
+    AttemptStatus,
+    failed,
+    found,
+    not_found,
+)
 
 NAME = "blitzapi"
 BASE_URL = "https://api.blitz-api.ai"
@@ -371,6 +380,17 @@ async def search_companies(data: BaseModel, ctx: ActionContext) -> ActionResult:
 async def search_people(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, SearchInput)
     return await _search(data, ctx, SEARCH_PEOPLE_PATH, _people_body(data), "people", _person_item)
+
+
+# Per-call cost depends on the plan (SP §6.4: the reference pages list credits, the pricing page
+# flat plans with a fair-use quota; phone is 5 credits on the trial plan and free on the Unlimited
+# Phone plan [§6.1, B2]): recorded as unknown.
+PRICES = {
+    "person.contact.resolve_mobile_phone": UNKNOWN_PRICE,
+    "person.search": UNKNOWN_PRICE,
+    "company.enrich.profile": UNKNOWN_PRICE,
+    "company.search": UNKNOWN_PRICE,
+}
 
 
 ACTIONS = {

@@ -9,6 +9,7 @@ fields are left out rather than sent as null [§7.1, C2]; a 404 means the domain
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
 from app.providers._search import clean, iso_countries, page_answer, skip_reason
-from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+from app.providers.base import Action, ActionContext, ActionResult, Price, failed, found, not_found
 
 NAME = "companyenrich"
 BASE_URL = "https://api.companyenrich.com"
@@ -266,6 +267,19 @@ async def search_companies(data: BaseModel, ctx: ActionContext) -> ActionResult:
 async def search_people(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, SearchInput)
     return await _search(data, ctx, SEARCH_PEOPLE_PATH, _people_filters(data), "people", _person_item)
+
+
+# Enrich: 1 credit per call; whether a 404 (not found) is charged is UNCONFIRMED [§7.1]. Company
+# search: 1 credit per company returned, minimum 1; people search: 2 per person, minimum 2 [§7.2, C5].
+PRICES = {
+    "person.search": Price(
+        found=Decimal(2), not_found=Decimal(2), per_result=True, source="docs/providers.md §7.2 [SP, C5]"
+    ),
+    "company.enrich.profile": Price(found=Decimal(1), not_found=None, source="docs/providers.md §7.1 [SP]"),
+    "company.search": Price(
+        found=Decimal(1), not_found=Decimal(1), per_result=True, source="docs/providers.md §7.2 [SP, C5]"
+    ),
+}
 
 
 ACTIONS = {

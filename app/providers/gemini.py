@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from app.providers import _research
 from app.providers._fields import as_dict as _dict
 from app.providers._research import Confidence, ResearchTask
-from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed
+from app.providers.base import UNKNOWN_PRICE, Action, ActionContext, ActionResult, ProviderOptions, failed
 
 NAME = "gemini"
 BASE_URL = "https://generativelanguage.googleapis.com"
@@ -154,6 +154,14 @@ async def resolve_g2_url(data: BaseModel, ctx: Context) -> ActionResult:
 
 async def resolve_pricing_page_url(data: BaseModel, ctx: Context) -> ActionResult:
     return await _resolve(_research.PRICING, data, ctx)
+
+
+# Billed per token, at prices that differ by model and by input/output token: the answer's usage
+# counts are kept in the raw response, but no per-call price is documented; recorded as unknown.
+PRICES = {
+    "company.research.resolve_g2_url": UNKNOWN_PRICE,
+    "company.research.resolve_pricing_page_url": UNKNOWN_PRICE,
+}
 
 
 ACTIONS = {

@@ -11,12 +11,13 @@ reads [I3, I5], so:
 The key goes in `Authorization` as is: a `Bearer ` prefix is rejected [I2].
 """
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
 from app.contracts.entities import PersonInput
-from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed, found, not_found
+from app.providers.base import Action, ActionContext, ActionResult, Price, ProviderOptions, failed, found, not_found
 
 NAME = "icypeas"
 BASE_URL = "https://app.icypeas.com"
@@ -145,6 +146,13 @@ async def resolve_email(data: BaseModel, ctx: Context) -> ActionResult:
         provider_status="timeout",
         raw={"search_id": search_id, "last_status": last_status, "last_body": last_body},
     )
+
+
+# The documented price per call in Icypeas credits (docs/providers.md §1.5, SP §1.4: "an email
+# search costs 1 credit only when an email is found"; reading results is not charged).
+PRICES = {
+    "person.contact.resolve_email": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §1.5 [SP]"),
+}
 
 
 ACTIONS = {

@@ -7,13 +7,14 @@ here so the vendor's `errors[0].code` is kept; 404 means "not found" on company 
 """
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
 from app.contracts.entities import CompanyInput, PersonInput
 from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url
-from app.providers.base import Action, ActionContext, ActionResult, failed, found, not_found
+from app.providers.base import Action, ActionContext, ActionResult, ActionRun, Price, failed, found, not_found
 
 NAME = "leadmagic"
 BASE_URL = "https://api.leadmagic.io"
@@ -321,10 +322,42 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
     return found(company_profile(body), http_status=response.status_code, provider_status=message, raw=body)
 
 
+# LeadMagic reports each call's cost in `credits_consumed` (docs/providers.md §2.1-2.3 [L1, L2, L5]);
+# the documented prices stand in when an answer lacks it: email 1 credit when found, mobile 5 per
+# number found, company 1 when found, and nothing charged for "not found" [L1, L5, SP §2].
+PRICES = {
+    "person.contact.resolve_email": Price(
+        found=Decimal(1), not_found=Decimal(0), reported=True, source="docs/providers.md §2.1 [L1]"
+    ),
+    "person.contact.resolve_mobile_phone": Price(
+        found=Decimal(5), not_found=Decimal(0), reported=True, source="docs/providers.md §2.2 [L2, L5]"
+    ),
+    "company.enrich.profile": Price(
+        found=Decimal(1), not_found=Decimal(0), reported=True, source="docs/providers.md §2.3 [L2, SP]"
+    ),
+}
+
+
+def reported_cost(run: ActionRun) -> ActionRun:
+    """The action with the cost LeadMagic reports in the answer (`credits_consumed` [§2.1-2.3, L2])
+    as the call's cost; an answer without it falls back to the documented `PRICES`."""
+
+    async def priced(data: BaseModel, ctx: ActionContext[Any]) -> ActionResult:
+        result = await run(data, ctx)
+        consumed = result.raw.get("credits_consumed") if isinstance(result.raw, dict) else None
+        if isinstance(consumed, int | float) and not isinstance(consumed, bool) and consumed >= 0:
+            result.cost_credits = Decimal(str(consumed))
+        return result
+
+    return priced
+
+
 ACTIONS = {
     "person.contact.resolve_email": Action(
-        provider=NAME, name="resolve_email", run=resolve_email, eligible=email_eligible
+        provider=NAME, name="resolve_email", run=reported_cost(resolve_email), eligible=email_eligible
     ),
-    "person.contact.resolve_mobile_phone": Action(provider=NAME, name="resolve_mobile_phone", run=resolve_mobile_phone),
-    "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company),
+    "person.contact.resolve_mobile_phone": Action(
+        provider=NAME, name="resolve_mobile_phone", run=reported_cost(resolve_mobile_phone)
+    ),
+    "company.enrich.profile": Action(provider=NAME, name="profile", run=reported_cost(enrich_company)),
 }

@@ -4,12 +4,13 @@
 (`result: "error"` with a message in `error`), so the body decides, never the status code.
 """
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
 from app.contracts.entities import PersonInput
-from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, failed
+from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, Price, failed
 
 NAME = "millionverifier"
 BASE_URL = "https://api.millionverifier.com"
@@ -22,6 +23,8 @@ VERIFY_TIMEOUT_SECONDS = 10
 PATH = "/api/v3/"
 
 # result → (verdict, conclusive). catch_all and unknown are inconclusive: Reoon gets a turn.
+# the results MillionVerifier charges a credit for [§3, M2]
+CHARGED = frozenset({"ok", "invalid", "disposable"})
 VERDICTS: dict[str, tuple[str, bool]] = {
     "ok": ("deliverable", True),
     "invalid": ("undeliverable", True),
@@ -69,7 +72,16 @@ async def verify_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
         provider_status=result,
         raw=body,
         conclusive=conclusive,
+        # ok, invalid and disposable are charged; catch_all and unknown are not [§3, M2]
+        cost_credits=PRICES["person.contact.verify_email"].found if result in CHARGED else Decimal(0),
     )
+
+
+# 1 credit per verification whose result is ok, invalid or disposable; catch_all and unknown are
+# not charged (docs/providers.md §3 [M2]); `credits` in the answer is the balance, not the cost.
+PRICES = {
+    "person.contact.verify_email": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §3 [M2]"),
+}
 
 
 ACTIONS = {

@@ -7,6 +7,7 @@ when it runs out the attempt fails with `provider_status="timeout"` and the run 
 second run is ever started (§0.1.7).
 """
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -15,7 +16,17 @@ from app.contracts.entities import PersonInput
 from app.contracts.normalize import normalize_email
 from app.providers._fields import as_dict as _dict
 from app.providers._http import ProviderError
-from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed, found, not_found
+from app.providers.base import (
+    UNKNOWN_PRICE,
+    Action,
+    ActionContext,
+    ActionResult,
+    AttemptStatus,
+    ProviderOptions,
+    failed,
+    found,
+    not_found,
+)
 
 NAME = "parallel"
 BASE_URL = "https://api.parallel.ai"
@@ -161,7 +172,12 @@ async def resolve_email(data: BaseModel, ctx: Context) -> ActionResult:
         return failed(
             "no run_id in the create response", http_status=created.status_code, provider_status=None, raw=run
         )
-    return await _wait(ctx, str(run_id), run, until, headers)
+    result = await _wait(ctx, str(run_id), run, until, headers)
+    if result.status in (AttemptStatus.found, AttemptStatus.not_found):
+        # a completed run is billed by its processor, whatever it found; a run that did not
+        # complete (failed, timed out) has no documented charge and stays unknown
+        result.cost_credits = PROCESSOR_USD_PER_RUN.get(processor)
+    return result
 
 
 async def _wait(ctx: Context, run_id: str, run: Any, until: float, headers: dict[str, str]) -> ActionResult:
@@ -221,6 +237,21 @@ async def _wait(ctx: Context, run_id: str, run: Any, until: float, headers: dict
         provider_status="timeout",
         raw={"run_id": run_id, "run": run},
     )
+
+
+# Parallel bills in USD per task run, by processor (SP §8 "Price per 1,000 runs": lite $5, base $10,
+# core $25, core2x $50, pro $100, ultra $300). Its unit is therefore USD: set
+# DATA_ENGINE_PARALLEL_USD_PER_CREDIT=1. A `-fast` processor's price is not listed: unknown.
+PROCESSOR_USD_PER_RUN = {
+    "lite": Decimal("0.005"),
+    "base": Decimal("0.01"),
+    "core": Decimal("0.025"),
+    "core2x": Decimal("0.05"),
+    "pro": Decimal("0.1"),
+    "ultra": Decimal("0.3"),
+}
+# the price depends on the processor setting: `resolve_email` sets each run's cost itself
+PRICES = {"person.contact.resolve_email": UNKNOWN_PRICE}
 
 
 ACTIONS = {

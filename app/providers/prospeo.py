@@ -10,6 +10,7 @@ page is cut to the caller's `limit` and the next cursor is the next page number.
 """
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -21,7 +22,7 @@ from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
 from app.providers._search import page_answer, skip_reason
-from app.providers.base import Action, ActionContext, ActionResult, ProviderOptions, failed, found, not_found
+from app.providers.base import Action, ActionContext, ActionResult, Price, ProviderOptions, failed, found, not_found
 
 NAME = "prospeo"
 BASE_URL = "https://api.prospeo.io"
@@ -147,7 +148,11 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
         "logo_url": _text(company.get("logo_url")),
         "profile_source": NAME,
     }
-    return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+    result = found(output, http_status=response.status_code, provider_status=None, raw=payload)
+    if payload.get("free_enrichment") is True:
+        # a company this account already enriched is not charged again [§5.1, P5]
+        result.cost_credits = Decimal(0)
+    return result
 
 
 def _page_number(cursor: Any) -> int | None:
@@ -254,6 +259,15 @@ async def search_people(data: BaseModel, ctx: ActionContext) -> ActionResult:
 
 async def search_companies(data: BaseModel, ctx: ActionContext) -> ActionResult:
     return await _search(data, ctx, SEARCH_COMPANY_PATH, COMPANY_SEARCH_FILTERS, "companies", _company_item)
+
+
+# Enrichment: 1 credit per match, 0 for no match or a repeat (`free_enrichment`) [§5.1, P5];
+# search: 1 credit per page that returns at least one result [§5.2, P1, P2].
+PRICES = {
+    "person.search": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §5.2 [P1]"),
+    "company.enrich.profile": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §5.1 [P5]"),
+    "company.search": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §5.2 [P2]"),
+}
 
 
 ACTIONS = {

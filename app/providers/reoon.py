@@ -11,7 +11,15 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from app.contracts.entities import PersonInput
-from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, ProviderOptions, failed
+from app.providers.base import (
+    UNKNOWN_PRICE,
+    Action,
+    ActionContext,
+    ActionResult,
+    AttemptStatus,
+    ProviderOptions,
+    failed,
+)
 
 NAME = "reoon"
 BASE_URL = "https://emailverifier.reoon.com"
@@ -105,6 +113,11 @@ async def verify_email(data: BaseModel, ctx: Context) -> ActionResult:
         raw=body,
         conclusive=conclusive,
     )
+
+
+# The credit cost per mode and whether `unknown` is refunded are UNCONFIRMED (docs/providers.md §4):
+# recorded as unknown.
+PRICES = {"person.contact.verify_email": UNKNOWN_PRICE}
 
 
 ACTIONS = {

@@ -49,12 +49,13 @@ RELEASE = "DELETE FROM operation_cache_claims WHERE org_id = $1 AND cache_key = 
 # all attempts of a run in one round trip
 INSERT_ATTEMPTS = """
 INSERT INTO operation_attempts (org_id, run_id, position, provider, action, status, skip_reason, http_status,
-                                provider_status, duration_ms, raw_response)
+                                provider_status, duration_ms, raw_response, cost_credits, cost_usd)
 SELECT $1, $2, a.position, a.provider, a.action, a.status::operation_attempt_status, a.skip_reason, a.http_status,
-       a.provider_status, a.duration_ms, a.raw_response
+       a.provider_status, a.duration_ms, a.raw_response, a.cost_credits, a.cost_usd
 FROM UNNEST($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::int[],
-            $11::jsonb[])
-     AS a(position, provider, action, status, skip_reason, http_status, provider_status, duration_ms, raw_response)
+            $11::jsonb[], $12::numeric[], $13::numeric[])
+     AS a(position, provider, action, status, skip_reason, http_status, provider_status, duration_ms, raw_response,
+          cost_credits, cost_usd)
 """
 GET_RUN = f"""
 SELECT {RUN_COLUMNS} FROM operation_runs
@@ -62,7 +63,7 @@ WHERE id = $1 AND org_id = $2 AND ($3::uuid IS NULL OR company_id = $3)
 """
 LIST_ATTEMPTS = """
 SELECT position, provider, action, status, skip_reason, http_status, provider_status, duration_ms, raw_response,
-       created_at
+       cost_credits, cost_usd, created_at
 FROM operation_attempts WHERE run_id = $1 AND org_id = $2 ORDER BY position
 """
 LIST_RUNS_FOR_ORG = f"""
@@ -139,6 +140,8 @@ async def insert_run(
             [a.provider_status for a in attempts],
             [a.duration_ms for a in attempts],
             list(raw_responses),
+            [a.cost_credits for a in attempts],
+            [a.cost_usd for a in attempts],
         )
     return inserted
 

@@ -18,6 +18,7 @@ class ErrorResponse(BaseModel):
 _DESCRIPTIONS = {
     400: "Bad input, or a body that is not valid JSON",
     401: "Missing or invalid credentials",
+    402: "A budget of the caller's org or company is exhausted (`budget_exhausted`)",
     403: "The caller's role may not do this",
     404: "Not found, or not visible to the caller",
     409: "Conflict with an existing object",

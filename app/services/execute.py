@@ -27,13 +27,14 @@ from pydantic import BaseModel, ValidationError
 from app.auth.context import AuthContext
 from app.contracts.entities import EntityType
 from app.db import Db
-from app.errors import BadRequest
+from app.errors import BadRequest, PaymentRequired
 from app.models.execute import ExecuteOptions, ExecuteRequest, ExecuteResult
-from app.operations.engine import Attempt, Engine, ExecutionOptions, OperationResult
+from app.operations.engine import BUDGET_EXHAUSTED, Attempt, Engine, ExecutionOptions, OperationResult
 from app.operations.redact import redact
 from app.operations.registry import REGISTRY, Operation
 from app.operations.result_cache import cache_key
 from app.repositories import operation_runs as operation_runs_repo
+from app.services.budgets import BudgetGate
 
 # monotonic seconds; tests replace it to measure a run's duration without waiting
 clock = time.monotonic
@@ -154,17 +155,23 @@ async def obtain(
     options: ExecuteOptions | None = None,
     *,
     max_inline_wait_seconds: float | None = None,
+    budget_company_id: uuid.UUID | None = None,
 ) -> Outcome:
     """The operation's answer for this org, to `record`: from the cache, from a concurrent identical
     lookup, or from the providers. Raises BadRequest, before any provider is called, for an unknown
     operation, another entity type, an input the operation cannot take or a provider order it
     cannot use.
-    The caller records the outcome (that also releases the claim a leading lookup holds)."""
+    The caller records the outcome (that also releases the claim a leading lookup holds).
+    Every provider call first reserves on the budgets covering the org and `budget_company_id`
+    (default: the caller's company); a refusal ends the outcome failed `budget_exhausted`."""
     started = clock()
     operation, data = _resolve(operation_id, entity_type, input)
     given = options.model_dump(exclude_none=True) if options else {}
+    spend = BudgetGate(db, auth.tenant_org_id, budget_company_id or auth.company_id)
     exec_options = ExecutionOptions(
-        **{k: v for k, v in given.items() if k != "cache"}, max_inline_wait_seconds=max_inline_wait_seconds
+        **{k: v for k, v in given.items() if k != "cache"},
+        max_inline_wait_seconds=max_inline_wait_seconds,
+        spend=spend,
     )
     order = engine.order(operation, exec_options)
     key = cache_key(operation, data, order, engine.verify_order(operation, exec_options))
@@ -252,11 +259,19 @@ async def release(conn: asyncpg.Connection, auth: AuthContext, outcome: Outcome)
 
 
 async def execute(db: Db, engine: Engine, auth: AuthContext, body: ExecuteRequest) -> ExecuteResult:
-    """`/api/v1/execute`: the cached, shared or fresh answer, recorded in one short transaction."""
+    """`/api/v1/execute`: the cached, shared or fresh answer, recorded in one short transaction;
+    402 `budget_exhausted` when a budget refused a provider call."""
     outcome = await obtain(db, engine, auth, body.operation_id, body.entity_type, body.input, body.options)
     async with db.transaction() as conn:
         run_id = await record(conn, engine, auth, outcome)
     result = outcome.result
+    if result.error == BUDGET_EXHAUSTED:
+        # recorded like any run (the refused attempt says why), then answered 402
+        raise PaymentRequired(
+            "the monthly budget of the org or the company is exhausted; raise it with /api/budgets/set",
+            code=BUDGET_EXHAUSTED,
+            details={"run_id": str(run_id)},
+        )
     return ExecuteResult(
         run_id=run_id,
         operation_id=outcome.operation.operation_id,

@@ -141,6 +141,8 @@ async def _attempt(
             step_input,
             _options(step.step_config),
             max_inline_wait_seconds=max_inline_wait_seconds,
+            # the run's company pays, whichever credential the worker called with
+            budget_company_id=step.company_id,
         )
     except AppError as e:
         return None, "failed", None, [], f"{e.code}: {e.message}"
