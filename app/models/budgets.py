@@ -23,17 +23,19 @@ class BudgetGetRequest(RequestSchema):
 
 
 class Budget(Schema):
-    id: uuid.UUID
+    id: uuid.UUID | None = Field(description="null: the scope has no budget (no limit)")
     company_id: uuid.UUID | None = Field(description="null: the org-wide budget")
-    limit_usd: Money
+    limit_usd: Money | None = Field(description="null: no limit")
     period: str
     period_start: date = Field(description="First day (UTC) of the current period")
     spent_usd: Money = Field(description="Known provider spend of the scope in the current period")
     reserved_usd: Money = Field(description="Held by provider calls in flight")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime | None
+    updated_at: datetime | None
 
-    @computed_field(description="What the scope may still spend this period (never below 0)")  # type: ignore[prop-decorator]
+    @computed_field(description="What the scope may still spend this period (never below 0); null: no limit")  # type: ignore[prop-decorator]
     @property
-    def remaining_usd(self) -> Money:
+    def remaining_usd(self) -> Money | None:
+        if self.limit_usd is None:
+            return None
         return max(self.limit_usd - self.spent_usd - self.reserved_usd, Decimal(0))

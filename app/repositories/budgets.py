@@ -14,21 +14,30 @@ import asyncpg
 
 from app.models.budgets import Budget
 
-BUDGET_COLUMNS = """b.id, b.company_id, b.limit_usd, b.period, b.created_at, b.updated_at"""
-
 UPSERT = """
 INSERT INTO budgets (org_id, company_id, limit_usd, period)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT (org_id, company_id) DO UPDATE SET limit_usd = EXCLUDED.limit_usd, period = EXCLUDED.period
 RETURNING id
 """
-# the scope's budget with its current period's figures (zero before its first call of the period)
+# the month's spend of one scope as the ledger has it: the org's (company NULL) or a company's
+_LEDGER_SPEND = """
+SELECT sum(a.cost_usd) FROM operation_runs r
+JOIN operation_attempts a ON a.run_id = r.id AND a.org_id = r.org_id
+WHERE r.org_id = {org} AND ({company} IS NULL OR r.company_id = {company})
+  AND a.created_at >= ({period}::date)::timestamp AT TIME ZONE 'UTC'
+  AND a.created_at < ({period}::date + interval '1 month')::timestamp AT TIME ZONE 'UTC'
+"""
+# the scope's budget with the current period's figures; a scope without a budget (or whose budget
+# has not been asked for a call this period yet) shows the ledger's spend
 GET = f"""
-SELECT {BUDGET_COLUMNS}, $3::date AS period_start,
-       COALESCE(p.spent_usd, 0) AS spent_usd, COALESCE(p.reserved_usd, 0) AS reserved_usd
-FROM budgets b
+SELECT b.id, $2::uuid AS company_id, b.limit_usd, COALESCE(b.period, 'month') AS period, b.created_at,
+       b.updated_at, $3::date AS period_start,
+       COALESCE(p.spent_usd, ({_LEDGER_SPEND.format(org="$1", company="$2::uuid", period="$3")}), 0) AS spent_usd,
+       COALESCE(p.reserved_usd, 0) AS reserved_usd
+FROM (SELECT 1) AS one
+LEFT JOIN budgets b ON b.org_id = $1 AND b.company_id IS NOT DISTINCT FROM $2::uuid
 LEFT JOIN budget_periods p ON p.budget_id = b.id AND p.period_start = $3
-WHERE b.org_id = $1 AND b.company_id IS NOT DISTINCT FROM $2::uuid
 """
 # every budget that covers a call of (org, company): the org's and, for a company, the company's
 COVERING = """
@@ -36,16 +45,10 @@ SELECT id FROM budgets WHERE org_id = $1 AND (company_id IS NULL OR company_id =
 """
 # a budget's first reservation of a period opens the period with what the ledger already holds
 # for its scope this month (a budget set mid-month counts the month's earlier spend)
-OPEN_PERIODS = """
+OPEN_PERIODS = f"""
 INSERT INTO budget_periods (org_id, budget_id, period_start, spent_usd)
 SELECT b.org_id, b.id, $3::date,
-       COALESCE((
-           SELECT sum(a.cost_usd) FROM operation_runs r
-           JOIN operation_attempts a ON a.run_id = r.id AND a.org_id = r.org_id
-           WHERE r.org_id = b.org_id AND (b.company_id IS NULL OR r.company_id = b.company_id)
-             AND a.created_at >= ($3::date)::timestamp AT TIME ZONE 'UTC'
-             AND a.created_at < ($3::date + interval '1 month')::timestamp AT TIME ZONE 'UTC'
-       ), 0)
+       COALESCE(({_LEDGER_SPEND.format(org="b.org_id", company="b.company_id", period="$3")}), 0)
 FROM budgets b
 WHERE b.id = ANY($2::uuid[]) AND b.org_id = $1
   AND NOT EXISTS (SELECT 1 FROM budget_periods p WHERE p.budget_id = b.id AND p.period_start = $3)
@@ -116,9 +119,9 @@ async def upsert(
 
 async def get(
     conn: asyncpg.Connection, org_id: uuid.UUID, *, company_id: uuid.UUID | None, period_start: date
-) -> Budget | None:
+) -> Budget:
     row = await conn.fetchrow(GET, org_id, company_id, period_start)
-    return Budget.model_validate(dict(row)) if row else None
+    return Budget.model_validate(dict(row))
 
 
 async def covering(conn: asyncpg.Connection, org_id: uuid.UUID, *, company_id: uuid.UUID | None) -> list[uuid.UUID]:

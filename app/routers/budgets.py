@@ -22,5 +22,5 @@ async def set_budget(body: BudgetSetRequest, auth: BudgetAdminAuth, conn: ConnDe
 @router.post("/get", response_model=Data[Budget], responses=errors(400, 403, 404))
 async def get_budget(body: BudgetGetRequest, auth: BudgetAdminAuth, conn: ConnDep) -> Data[Budget]:
     """The org's budget (no `company_id`) or a company's, with this month's spend and what calls in
-    flight hold; 404 when the scope has none."""
+    flight hold. A scope without a budget answers `limit_usd: null` with the month's spend."""
     return Data(data=await budgets_service.get_budget(conn, auth, body))

@@ -56,12 +56,9 @@ async def get_budget(
     conn: asyncpg.Connection, auth: AuthContext, body: BudgetGetRequest, *, now: datetime | None = None
 ) -> Budget:
     await _check_company(conn, auth, body.company_id)
-    budget = await budgets_repo.get(
+    return await budgets_repo.get(
         conn, auth.tenant_org_id, company_id=body.company_id, period_start=period_start(now or _utcnow())
     )
-    if budget is None:
-        raise not_found("budget")
-    return budget
 
 
 @dataclass

@@ -72,6 +72,9 @@ ROLES_ALLOWED: dict[str, frozenset[Role]] = {
     "/api/webhooks/delete": ADMIN,
     "/api/webhooks/rotate-secret": ADMIN,
     "/api/webhooks/deliveries": ADMIN,
+    "/api/usage/summary": ALL,
+    "/api/budgets/set": ADMIN,
+    "/api/budgets/get": ADMIN,
     "/api/internal/pipeline-runs/start": INTERNAL_ONLY,
     "/api/internal/steps/execute": INTERNAL_ONLY,
     "/api/internal/pipeline-runs/finish": INTERNAL_ONLY,
@@ -95,6 +98,8 @@ VALUES: dict[str, Any] = {
     "worker_id": "reliability-worker",
     "url": "https://hooks.example.com/reliability",
     "events": ["submission.completed", "run.failed"],
+    "limit_usd": 100,
+    "group_by": "provider",
 }
 
 

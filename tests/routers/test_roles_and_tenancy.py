@@ -69,6 +69,9 @@ def _bodies(t, token_id=None, run_id=None, pipeline=None):
         "/api/webhooks/delete": ({"webhook_id": str(pipeline.get("webhook_id"))}, ADMIN),
         "/api/webhooks/rotate-secret": ({"webhook_id": str(pipeline.get("webhook_id"))}, ADMIN),
         "/api/webhooks/deliveries": ({"webhook_id": str(pipeline.get("webhook_id"))}, ADMIN),
+        "/api/usage/summary": ({"group_by": "provider"}, ALL),
+        "/api/budgets/set": ({"limit_usd": 100, "company_id": str(t.company_a.id)}, ADMIN),
+        "/api/budgets/get": ({}, ADMIN),
     }
 
 
@@ -123,6 +126,7 @@ ENDPOINTS += [
     "/api/webhooks/rotate-secret",
     "/api/webhooks/deliveries",
 ]
+ENDPOINTS += ["/api/usage/summary", "/api/budgets/set", "/api/budgets/get"]
 
 
 async def _webhook(conn, org_id):
@@ -237,6 +241,8 @@ def _foreign_bodies(other, own):
             "events": ["run.failed"],
             "company_id": str(other.company_a.id),
         },
+        "/api/budgets/set": {"limit_usd": 1, "company_id": str(other.company_a.id)},
+        "/api/budgets/get": {"company_id": str(other.company_a.id)},
     }
 
 
@@ -252,6 +258,7 @@ COUNTED_TABLES = (
     "operation_runs",
     "webhooks",
     "webhook_deliveries",
+    "budgets",
 )
 
 
