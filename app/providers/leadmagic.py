@@ -6,6 +6,7 @@ RFC 9457 problem bodies `{"success": false, "errors": [{"code", ...}], "meta": {
 here so the vendor's `errors[0].code` is kept; 404 means "not found" on company search only.
 """
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -84,6 +85,22 @@ def _email_request(data: PersonInput) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v}
 
 
+def reported_cost(run: ActionRun) -> ActionRun:
+    """The action with the cost LeadMagic reports in the answer (`credits_consumed` [§2.1-2.3, L2])
+    as the call's cost; an answer without it falls back to the documented `PRICES`."""
+
+    @functools.wraps(run)
+    async def priced(data: BaseModel, ctx: ActionContext[Any]) -> ActionResult:
+        result = await run(data, ctx)
+        consumed = result.raw.get("credits_consumed") if isinstance(result.raw, dict) else None
+        if isinstance(consumed, int | float) and not isinstance(consumed, bool) and consumed >= 0:
+            result.cost_credits = Decimal(str(consumed))
+        return result
+
+    return priced
+
+
+@reported_cost
 async def resolve_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, PersonInput)
     response = await ctx.request(
@@ -141,6 +158,7 @@ def normalize_phone(value: str) -> str:
     return value.strip()
 
 
+@reported_cost
 async def resolve_mobile_phone(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, PersonInput)
     response = await ctx.request(
@@ -294,6 +312,7 @@ def _company_name(body: dict[str, Any]) -> str | None:
     return _str(_first(body, "companyName", "company_name"))
 
 
+@reported_cost
 async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
     assert isinstance(data, CompanyInput)
     response = await ctx.request(
@@ -338,26 +357,10 @@ PRICES = {
 }
 
 
-def reported_cost(run: ActionRun) -> ActionRun:
-    """The action with the cost LeadMagic reports in the answer (`credits_consumed` [§2.1-2.3, L2])
-    as the call's cost; an answer without it falls back to the documented `PRICES`."""
-
-    async def priced(data: BaseModel, ctx: ActionContext[Any]) -> ActionResult:
-        result = await run(data, ctx)
-        consumed = result.raw.get("credits_consumed") if isinstance(result.raw, dict) else None
-        if isinstance(consumed, int | float) and not isinstance(consumed, bool) and consumed >= 0:
-            result.cost_credits = Decimal(str(consumed))
-        return result
-
-    return priced
-
-
 ACTIONS = {
     "person.contact.resolve_email": Action(
-        provider=NAME, name="resolve_email", run=reported_cost(resolve_email), eligible=email_eligible
+        provider=NAME, name="resolve_email", run=resolve_email, eligible=email_eligible
     ),
-    "person.contact.resolve_mobile_phone": Action(
-        provider=NAME, name="resolve_mobile_phone", run=reported_cost(resolve_mobile_phone)
-    ),
-    "company.enrich.profile": Action(provider=NAME, name="profile", run=reported_cost(enrich_company)),
+    "person.contact.resolve_mobile_phone": Action(provider=NAME, name="resolve_mobile_phone", run=resolve_mobile_phone),
+    "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company),
 }

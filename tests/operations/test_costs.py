@@ -389,3 +389,14 @@ class TestBudgets:
         )
         assert r.status_code == 200, r.text
         assert (await drive(client, headers, runs[1]))["status"] == "succeeded"
+
+
+def test_every_adapter_declares_the_price_of_each_action_in_one_place():
+    from app.operations.registry import REGISTRY
+    from app.providers import ADAPTERS
+
+    for name, module in ADAPTERS.items():
+        assert set(module.PRICES) == set(module.ACTIONS), name
+    for operation in REGISTRY.values():
+        for provider, action in operation.actions.items():
+            assert action.price is ADAPTERS[provider].PRICES[operation.operation_id]

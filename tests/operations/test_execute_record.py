@@ -16,6 +16,8 @@ PUBLIC_ATTEMPT_FIELDS = {
     "http_status",
     "provider_status",
     "duration_ms",
+    "cost_credits",
+    "cost_usd",
 }
 
 
