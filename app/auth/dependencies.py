@@ -202,3 +202,4 @@ BlueprintReaderAuth = Annotated[AuthContext, Depends(require(Permission.blueprin
 BlueprintWriterAuth = Annotated[AuthContext, Depends(require(Permission.blueprints_write))]
 OrgAdminAuth = Annotated[AuthContext, Depends(require(Permission.manage_org))]
 WebhookAdminAuth = Annotated[AuthContext, Depends(require(Permission.webhooks_manage))]
+ProviderKeyAdminAuth = Annotated[AuthContext, Depends(require(Permission.provider_keys_manage))]

@@ -14,6 +14,7 @@ class Permission(StrEnum):
     blueprints_write = "blueprints_write"
     manage_org = "manage_org"
     webhooks_manage = "webhooks_manage"
+    provider_keys_manage = "provider_keys_manage"
 
 
 _ALL = frozenset(Role)
@@ -28,6 +29,8 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.manage_org: frozenset({Role.org_admin}),
     # webhooks create/list/delete/rotate-secret/deliveries (CONTRACT §9.6)
     Permission.webhooks_manage: frozenset({Role.org_admin}),
+    # an org's own provider keys set/list/delete (CONTRACT §9.5)
+    Permission.provider_keys_manage: frozenset({Role.org_admin}),
 }
 
 

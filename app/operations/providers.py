@@ -2,13 +2,14 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from app.config import Settings
 from app.db import Db
+from app.encryption import Keyring
 from app.providers import ADAPTERS
 from app.providers._http import ProviderClient, RetryPolicy
 from app.providers.base import ProviderOptions
@@ -50,6 +51,28 @@ class RateGateDb:
             await self.sleep(delay)
 
 
+@dataclass(frozen=True)
+class KeyedGate:
+    """The rate gate seen by one key's calls: each schedule is the key's own (`<key>@<fingerprint>`),
+    so an org's key is never paced by another org's traffic or the deployment key's."""
+
+    gate: Any
+    fingerprint: str
+
+    async def wait_turn(self, key: str, interval_seconds: float) -> None:
+        await self.gate.wait_turn(f"{key}@{self.fingerprint}", interval_seconds)
+
+
+@dataclass(frozen=True)
+class OrgKey:
+    """An org's own key for one provider, opened for one operation's calls (CONTRACT §9.5)."""
+
+    api_key: str | None = field(repr=False)
+    """None: the org has a key for this provider that cannot be opened; the provider is skipped."""
+    fingerprint: str
+    """app/encryption.key_fingerprint: names the key's pacing and client, never reveals it."""
+
+
 @dataclass
 class Providers:
     clients: dict[str, ProviderClient]
@@ -58,6 +81,8 @@ class Providers:
     """Provider name → its adapter's typed settings (`IcypeasOptions`…), given to its actions as
     `ActionContext.options`."""
     secrets: list[str]
+    keyring: Keyring | None = None
+    """Opens the orgs' own provider keys (app/services/provider_keys.py)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.AsyncClient, gate: Any) -> "Providers":
@@ -81,4 +106,10 @@ class Providers:
                 rate_per_endpoint=getattr(module, "RATE_PER_ENDPOINT", False),
                 path_rates=module.path_rates(options[name]) if hasattr(module, "path_rates") else {},
             )
-        return cls(clients=clients, gate=gate, options=options, secrets=settings.all_secret_values())
+        return cls(
+            clients=clients,
+            gate=gate,
+            options=options,
+            secrets=settings.all_secret_values(),
+            keyring=settings.keyring() if settings.encryption_key is not None else None,
+        )

@@ -72,6 +72,9 @@ ROLES_ALLOWED: dict[str, frozenset[Role]] = {
     "/api/webhooks/delete": ADMIN,
     "/api/webhooks/rotate-secret": ADMIN,
     "/api/webhooks/deliveries": ADMIN,
+    "/api/provider-keys/set": ADMIN,
+    "/api/provider-keys/list": ADMIN,
+    "/api/provider-keys/delete": ADMIN,
     "/api/internal/pipeline-runs/start": INTERNAL_ONLY,
     "/api/internal/steps/execute": INTERNAL_ONLY,
     "/api/internal/pipeline-runs/finish": INTERNAL_ONLY,
@@ -95,6 +98,8 @@ VALUES: dict[str, Any] = {
     "worker_id": "reliability-worker",
     "url": "https://hooks.example.com/reliability",
     "events": ["submission.completed", "run.failed"],
+    "provider": "leadmagic",
+    "api_key": "reliability-provider-key-0001",
 }
 
 
