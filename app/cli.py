@@ -1,4 +1,5 @@
-"""`python -m app <command>`: migrate, bootstrap, run (the whole local stack)."""
+"""`python -m app <command>`: migrate, bootstrap, run (the whole local stack), and the data-key
+commands (reencrypt-keys, generate-encryption-key)."""
 
 import asyncio
 import json
@@ -13,6 +14,7 @@ import typer
 from app.config import PROVIDER_NAMES, Settings, get_settings
 from app.database import prepare_schema, resolve_dsn
 from app.embedded_pg import EmbeddedPostgres, embedded_for
+from app.encryption import EncryptionKeyError, Keyring, generate_spec
 from app.services.bootstrap import DemoTenant, ensure_demo
 from app.stack import Stack, StackError, StopRequested, stop_on_signals
 
@@ -98,6 +100,49 @@ def bootstrap() -> None:
                 embedded.stop()
 
     _print_demo(asyncio.run(main()), settings.api_url)
+
+
+@cli.command("reencrypt-keys")
+def reencrypt_keys() -> None:
+    """Re-encrypt every secret kept at rest (org provider keys, webhook signing secrets) under the
+    first key of DATA_ENGINE_ENCRYPTION_KEY; exit 1 when a value could not be opened."""
+    from app.services.reencrypt import Report, reencrypt_all
+
+    settings = _settings()
+    keyring = settings.keyring()
+
+    async def main() -> Report:
+        dsn, embedded = await _with_database(settings)
+        try:
+            conn = await asyncpg.connect(dsn)
+            try:
+                return await reencrypt_all(conn, keyring)
+            finally:
+                await conn.close()
+        finally:
+            if embedded is not None and embedded.started_here:
+                embedded.stop()
+
+    report = asyncio.run(main())
+    for what, tally in (("provider keys", report.provider_keys), ("webhook secrets", report.webhook_secrets)):
+        typer.echo(
+            f"{what}: {tally.resealed} re-encrypted under {keyring.current_id}, {tally.current} already current, "
+            f"{len(tally.failed)} failed"
+        )
+        for failure in tally.failed:
+            typer.echo(f"  {failure}", err=True)
+    raise typer.Exit(code=0 if report.ok else 1)
+
+
+@cli.command("generate-encryption-key")
+def generate_encryption_key(key_id: str = typer.Option("k1", help="the id the new key is known by")) -> None:
+    """Print a new `kid:base64key` entry for DATA_ENGINE_ENCRYPTION_KEY (32 random bytes)."""
+    spec = generate_spec(key_id)
+    try:
+        Keyring.parse(spec)
+    except EncryptionKeyError as e:
+        raise typer.BadParameter(str(e), param_hint="--key-id") from None
+    typer.echo(spec)
 
 
 @cli.command()

@@ -1,8 +1,8 @@
 """Settings: one typed object, loaded once from the environment and `.env`.
 
 In local mode a missing secret is generated once and kept in `<data_dir>/secrets.json` (mode
-0600), so restarts keep working sessions and tokens. In production mode a missing or weak secret
-stops the start with a message naming the variable (CONTRACT §2).
+0600), so restarts keep working sessions, tokens and the secrets sealed at rest. In production
+mode a missing or weak secret stops the start with a message naming the variable (CONTRACT §2).
 """
 
 import json
@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import BaseModel, Field, SecretStr, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.encryption import EncryptionKeyError, Keyring, generate_spec
 from app.providers import ADAPTERS, options_model
 from app.providers.base import ProviderOptions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-SECRET_FIELDS = ("internal_api_key", "jwt_secret", "super_admin_api_key")
+SECRET_FIELDS = ("internal_api_key", "jwt_secret", "super_admin_api_key", "encryption_key")
 # 32 random bytes as url-safe base64 is 43 characters; anything much shorter is guessable.
 MIN_SECRET_LENGTH = 32
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "changethis", "secret", "password", "test"}
@@ -70,6 +71,8 @@ class _CoreSettings(BaseSettings):
         env_file=".env",
         env_ignore_empty=True,
         extra="ignore",
+        # a settings error is printed at startup: it must not show the environment's values (secrets)
+        hide_input_in_errors=True,
     )
 
     env: Environment = Environment.local
@@ -87,6 +90,12 @@ class _CoreSettings(BaseSettings):
     internal_api_key: SecretStr | None = None
     jwt_secret: SecretStr | None = None
     super_admin_api_key: SecretStr | None = None
+    # the data keys that seal org provider keys and webhook secrets at rest: `kid:base64key,…`, the
+    # first seals, all open (app/encryption.py, docs/provider-keys.md)
+    encryption_key: SecretStr | None = None
+    # an org's calls to a provider it has no key of its own for are `not_configured`, instead of
+    # spending the deployment's key (CONTRACT §9.5)
+    byo_keys_only: bool = False
     jwt_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
     api_url: str = "http://127.0.0.1:8000"
@@ -153,6 +162,12 @@ class _CoreSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_secrets(self) -> Self:
+        if self.encryption_key is not None:
+            try:
+                Keyring.parse(self.encryption_key.get_secret_value())
+            except EncryptionKeyError as e:
+                # in every mode: a key that cannot open what is stored must stop the start
+                raise WeakSecretError(f"DATA_ENGINE_ENCRYPTION_KEY is malformed: {e}") from None
         if self.env is Environment.production:
             problems = []
             for name in SECRET_FIELDS:
@@ -194,7 +209,15 @@ class _CoreSettings(BaseSettings):
             values.append(self.provider(name).api_key)
             # an option typed SecretStr is a credential too (the Adyntel account email)
             values += [v for v in self.provider_options(name).model_dump().values() if isinstance(v, SecretStr)]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        texts = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        if self.encryption_key is not None:
+            # each data key on its own too: the setting may list several
+            texts += self.keyring().material()
+        return texts
+
+    def keyring(self) -> Keyring:
+        """The data keys of DATA_ENGINE_ENCRYPTION_KEY (checked when the settings were loaded)."""
+        return Keyring.parse(self.secret("encryption_key"))
 
     def secret(self, name: str) -> str:
         value = getattr(self, name)
@@ -248,7 +271,7 @@ def load_or_create_local_secrets(data_dir: Path) -> dict[str, str]:
     missing = [n for n in SECRET_FIELDS if not stored.get(n)]
     if missing:
         for name in missing:
-            stored[name] = secrets.token_urlsafe(32)
+            stored[name] = generate_spec() if name == "encryption_key" else secrets.token_urlsafe(32)
         # write-then-rename so two processes starting together never see a half-written file
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

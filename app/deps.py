@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from app.config import Settings
+from app.encryption import Keyring
 from app.operations.engine import Engine
 from app.ratelimit import LoginThrottle, RateLimiter
 from app.services.dispatch import Dispatcher
@@ -39,6 +40,10 @@ def get_url_guard(request: Request) -> UrlGuard:
     return cast(UrlGuard, request.app.state.webhook_guard)
 
 
+def get_keyring(request: Request) -> Keyring:
+    return cast(Keyring, request.app.state.keyring)
+
+
 def get_pool(request: Request) -> asyncpg.Pool:
     return request.app.state.pool
 
@@ -50,3 +55,4 @@ PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 UrlGuardDep = Annotated[UrlGuard, Depends(get_url_guard)]
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]

@@ -75,7 +75,7 @@ class ServiceUnavailable(AppError):
 # Pydantic error types (PydanticCustomError) that request models raise for input the schema cannot
 # express but the API refuses: a date Postgres cannot store, a weak password, a filter that names
 # nothing. They are answered 400 with the type as the code and the field named, not 422.
-BAD_INPUT_ERROR_TYPES = frozenset({"invalid_date", "weak_password", "invalid_filter"})
+BAD_INPUT_ERROR_TYPES = frozenset({"invalid_date", "weak_password", "invalid_filter", "unknown_provider"})
 
 
 def not_found(kind: str) -> NotFound:

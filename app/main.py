@@ -30,6 +30,7 @@ from app.routers import (
     operation_runs,
     operations,
     pipeline_runs,
+    provider_keys,
     submissions,
     super_admin,
     usage,
@@ -62,7 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.http = create_http_client()
         providers = Providers.from_settings(settings, app.state.http, RateGateDb(app.state.db))
         app.state.engine = Engine(
-            providers, settings.provider_order, result_cache_ttl_hours=settings.result_cache_ttl_hours
+            providers,
+            settings.provider_order,
+            result_cache_ttl_hours=settings.result_cache_ttl_hours,
+            byo_keys_only=settings.byo_keys_only,
         )
         sweeper = None
         if settings.effective_orchestrator is Orchestrator.trigger:
@@ -74,7 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             app.state.dispatcher = LocalDispatcher()
         webhook_http = create_webhook_http_client(settings.webhook_timeout_seconds)
-        deliverer = WebhookDeliverer(app.state.db, settings, app.state.webhook_guard, webhook_http)
+        deliverer = WebhookDeliverer(
+            app.state.db, settings, app.state.webhook_guard, webhook_http, keyring=app.state.keyring
+        )
         delivery = asyncio.create_task(deliverer.run_forever()) if settings.webhook_delivery_enabled else None
         try:
             yield
@@ -102,6 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     app.state.webhook_guard = UrlGuard(production=settings.is_production())
+    # seals and opens the secrets kept at rest (org provider keys, webhook secrets); a missing or
+    # malformed DATA_ENGINE_ENCRYPTION_KEY stops the app here, not at the first key set
+    app.state.keyring = settings.keyring()
     install_error_handlers(app)
     for router in (
         health.router,
@@ -121,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks.router,
         usage.router,
         budgets.router,
+        provider_keys.router,
     ):
         app.include_router(router)
     # added last = outermost: the request id is set before anything else can answer

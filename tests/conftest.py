@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from app.config import PROVIDER_NAMES, Settings
 from app.db import get_conn, get_db
+from app.encryption import generate_spec
 from app.main import create_app
 from tests import pg
 
@@ -22,6 +23,7 @@ TEST_SECRETS = {
     "internal_api_key": "test-internal-" + secrets.token_urlsafe(32),
     "jwt_secret": "test-jwt-" + secrets.token_urlsafe(32),
     "super_admin_api_key": "test-super-" + secrets.token_urlsafe(32),
+    "encryption_key": generate_spec("test1"),
 }
 
 

@@ -1,3 +1,4 @@
+import base64
 import json
 import re
 import stat
@@ -21,6 +22,9 @@ STRONG = {
     "DATA_ENGINE_JWT_SECRET": "j" * 8 + "Xq9vB2mK7pL4nR8sT1wY5zA3cD6fG0hJ",
     "DATA_ENGINE_SUPER_ADMIN_API_KEY": "s" * 8 + "Xq9vB2mK7pL4nR8sT1wY5zA3cD6fG0hJ",
     "DATA_ENGINE_DATABASE_URL": "postgresql://db.example/prod",
+    # two data keys: k2 seals, k1 still opens what it sealed (a rotation in progress)
+    "DATA_ENGINE_ENCRYPTION_KEY": f"k2:{base64.b64encode(bytes(range(32))).decode()},"
+    f"k1:{base64.urlsafe_b64encode(bytes(range(100, 132))).decode().rstrip('=')}",
 }
 
 
@@ -43,8 +47,41 @@ def test_production_names_every_missing_secret(clean_env):
         "DATA_ENGINE_JWT_SECRET",
         "DATA_ENGINE_SUPER_ADMIN_API_KEY",
         "DATA_ENGINE_DATABASE_URL",
+        "DATA_ENGINE_ENCRYPTION_KEY",
     ):
         assert name in message
+
+
+def test_production_without_an_encryption_key_refuses_to_start_and_says_so(clean_env):
+    clean_env.setenv("DATA_ENGINE_ENV", "production")
+    for key, value in STRONG.items():
+        clean_env.setenv(key, value)
+    clean_env.delenv("DATA_ENGINE_ENCRYPTION_KEY")
+    with pytest.raises(ValidationError, match="DATA_ENGINE_ENCRYPTION_KEY is not set") as e:
+        Settings()
+    assert "JWT" not in str(e.value)  # only the missing one is named
+
+
+@pytest.mark.parametrize(
+    "spec, why",
+    [
+        ("k1:" + base64.b64encode(bytes(range(16))).decode(), "16 bytes"),
+        ("k1:" + base64.b64encode(bytes(32)).decode(), "not random"),
+        ("k1:not base64 at all!!", "not base64"),
+        ("just-a-long-password-without-an-id-0123456789", "key id"),
+        ("k1:{0},k1:{0}".format(base64.b64encode(bytes(range(32))).decode()), "listed twice"),
+    ],
+)
+@pytest.mark.parametrize("env", ["production", "local"])
+def test_a_malformed_encryption_key_stops_the_start_without_echoing_it(clean_env, spec, why, env):
+    clean_env.setenv("DATA_ENGINE_ENV", env)
+    for key, value in STRONG.items():
+        clean_env.setenv(key, value)
+    clean_env.setenv("DATA_ENGINE_ENCRYPTION_KEY", spec)
+    with pytest.raises(ValidationError, match="DATA_ENGINE_ENCRYPTION_KEY is malformed") as e:
+        Settings()
+    assert why in str(e.value)
+    assert spec.split(":")[-1] not in str(e.value)
 
 
 @pytest.mark.parametrize("weak", ["changeme", "short", "a" * 64, "secret"])
@@ -71,10 +108,18 @@ def test_local_mode_generates_secrets_once_and_keeps_them_private(clean_env, tmp
     path = tmp_path / "data" / "secrets.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     second = Settings().with_local_secrets()
-    for name in ("internal_api_key", "jwt_secret", "super_admin_api_key"):
+    for name in ("internal_api_key", "jwt_secret", "super_admin_api_key", "encryption_key"):
         assert first.secret(name) == second.secret(name)
         assert len(first.secret(name)) >= 32
-    assert set(json.loads(path.read_text())) == {"internal_api_key", "jwt_secret", "super_admin_api_key"}
+    assert set(json.loads(path.read_text())) == {
+        "internal_api_key",
+        "jwt_secret",
+        "super_admin_api_key",
+        "encryption_key",
+    }
+    # the generated data key is a usable keyring, and what it seals survives a restart
+    sealed = first.keyring().seal("a provider key", binding=("t",))
+    assert second.keyring().open(sealed, binding=("t",)) == "a provider key"
 
 
 def test_a_configured_secret_wins_over_the_local_file(clean_env, tmp_path):

@@ -203,3 +203,4 @@ BlueprintWriterAuth = Annotated[AuthContext, Depends(require(Permission.blueprin
 OrgAdminAuth = Annotated[AuthContext, Depends(require(Permission.manage_org))]
 WebhookAdminAuth = Annotated[AuthContext, Depends(require(Permission.webhooks_manage))]
 BudgetAdminAuth = Annotated[AuthContext, Depends(require(Permission.budgets_manage))]
+ProviderKeyAdminAuth = Annotated[AuthContext, Depends(require(Permission.provider_keys_manage))]

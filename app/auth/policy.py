@@ -15,6 +15,7 @@ class Permission(StrEnum):
     manage_org = "manage_org"
     webhooks_manage = "webhooks_manage"
     budgets_manage = "budgets_manage"
+    provider_keys_manage = "provider_keys_manage"
 
 
 _ALL = frozenset(Role)
@@ -31,6 +32,8 @@ POLICY: dict[Permission, frozenset[Role]] = {
     Permission.webhooks_manage: frozenset({Role.org_admin}),
     # budgets set/get (CONTRACT §9.4); the usage summary is a read of tenant data
     Permission.budgets_manage: frozenset({Role.org_admin}),
+    # an org's own provider keys set/list/delete (CONTRACT §9.5)
+    Permission.provider_keys_manage: frozenset({Role.org_admin}),
 }
 
 

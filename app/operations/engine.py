@@ -2,7 +2,10 @@
 attempt per action. It never touches the database or HTTP directly: actions do the provider
 calls, the caller persists the result."""
 
+import dataclasses
 import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -11,9 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from app.contracts.catalog import Strategy
 from app.contracts.entities import PersonInput
-from app.operations.providers import Providers
+from app.operations.providers import KeyedGate, OrgKey, Providers
 from app.operations.registry import REGISTRY, VERIFY_OPERATION, Operation, provider_order
-from app.providers._http import ProviderError
+from app.providers._http import ProviderClient, ProviderError
 from app.providers.base import UNPRICED, Action, ActionContext, ActionResult, AttemptStatus
 
 BUDGET_EXHAUSTED = "budget_exhausted"
@@ -79,16 +82,53 @@ class ExecutionOptions:
     `retry_after` set (ActionContext.max_inline_wait_seconds)."""
     spend: SpendGate | None = None
     """The caller's budgets, asked before each provider call; None: no budget applies."""
+    provider_keys: Mapping[str, OrgKey] = field(default_factory=dict)
+    """The calling org's own keys by provider (CONTRACT §9.5): used instead of the deployment's."""
+
+
+# clients of orgs' own keys kept in one process (each holds its key's concurrency and pace)
+ORG_CLIENTS_KEPT = 512
 
 
 class Engine:
     def __init__(
-        self, providers: Providers, deployment_order: dict[str, list[str]], *, result_cache_ttl_hours: float = 168
+        self,
+        providers: Providers,
+        deployment_order: dict[str, list[str]],
+        *,
+        result_cache_ttl_hours: float = 168,
+        byo_keys_only: bool = False,
     ) -> None:
         self.providers = providers
         self.deployment_order = deployment_order
         self.result_cache_ttl_hours = result_cache_ttl_hours
         """How long a found/not_found/verified run answers the same lookup again (0: never)."""
+        self.byo_keys_only = byo_keys_only
+        """A provider the org has no key of its own for is `not_configured` (DATA_ENGINE_BYO_KEYS_ONLY)."""
+        self._org_clients: OrderedDict[tuple[str, str], ProviderClient] = OrderedDict()
+
+    def client_for(self, provider: str, keys: Mapping[str, OrgKey]) -> tuple[ProviderClient, Any] | str:
+        """The client and rate gate an attempt uses: the org's own key's when it has one, else the
+        deployment's; or the skip reason when neither may be used."""
+        key = keys.get(provider)
+        if key is None:
+            if self.byo_keys_only:
+                return "not_configured"
+            return self.providers.clients[provider], self.providers.gate
+        if key.api_key is None:
+            return "org_key_unreadable"
+        cached = (provider, key.fingerprint)
+        client = self._org_clients.get(cached)
+        if client is None:
+            # the deployment client's settings with the org's key, and a concurrency limit and pace
+            # of its own (a new semaphore and limiters): per key, not per provider
+            client = dataclasses.replace(self.providers.clients[provider], api_key=key.api_key)
+            self._org_clients[cached] = client
+            if len(self._org_clients) > ORG_CLIENTS_KEPT:
+                self._org_clients.popitem(last=False)
+        else:
+            self._org_clients.move_to_end(cached)
+        return client, KeyedGate(self.providers.gate, key.fingerprint)
 
     def order(self, operation: Operation, options: ExecutionOptions) -> list[str]:
         return provider_order(operation, self.deployment_order, options.providers)
@@ -111,7 +151,7 @@ class Engine:
         order = self.order(operation, options)
         verify_order = self.verify_order(operation, options)
         deadline = time.monotonic() + operation.spec.timeout_seconds
-        budget = _Budget(deadline, options.max_inline_wait_seconds, options.spend)
+        budget = _Budget(deadline, options.max_inline_wait_seconds, options.spend, keys=options.provider_keys)
         result = await self._run(operation, data, order, verify_order, budget)
         if budget.refused:
             # an answer cut short by the budget is no answer: not cached, and the caller is told why
@@ -139,9 +179,15 @@ class Engine:
 
     async def attempt(self, action: Action, data: BaseModel, budget: "_Budget") -> tuple[Attempt, ActionResult]:
         deadline = budget.deadline
-        client = self.providers.clients[action.provider]
+        chosen = self.client_for(action.provider, budget.keys)
+        refused = chosen if isinstance(chosen, str) else None
+        client, gate = (
+            (self.providers.clients[action.provider], self.providers.gate) if isinstance(chosen, str) else chosen
+        )
         started = time.monotonic()
-        if not client.configured:
+        if refused is not None:
+            result = ActionResult(status=AttemptStatus.skipped, skip_reason=refused)
+        elif not client.configured:
             result = ActionResult(status=AttemptStatus.skipped, skip_reason="not_configured")
         elif action.eligible is not None and (reason := action.eligible(data)) is not None:
             result = ActionResult(status=AttemptStatus.skipped, skip_reason=reason)
@@ -154,7 +200,7 @@ class Engine:
             context = ActionContext(
                 client=client,
                 options=self.providers.options[action.provider],
-                gate=self.providers.gate,
+                gate=gate,
                 deadline=deadline,
                 max_inline_wait_seconds=budget.max_inline_wait,
             )
@@ -322,6 +368,8 @@ class _Budget:
     spend: SpendGate | None = None
     refused: bool = False
     """A budget refused a call: the operation ends as failed `budget_exhausted`."""
+    keys: Mapping[str, OrgKey] = field(default_factory=dict)
+    """The calling org's own provider keys (ExecutionOptions.provider_keys)."""
 
 
 def _identity(item: dict[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ import httpx
 
 from app.config import Settings
 from app.db import Db
+from app.encryption import Keyring
 from app.providers import ADAPTERS
 from app.providers._http import ProviderClient, RetryPolicy
 from app.providers.base import ProviderOptions
@@ -51,6 +52,28 @@ class RateGateDb:
             await self.sleep(delay)
 
 
+@dataclass(frozen=True)
+class KeyedGate:
+    """The rate gate seen by one key's calls: each schedule is the key's own (`<key>@<fingerprint>`),
+    so an org's key is never paced by another org's traffic or the deployment key's."""
+
+    gate: Any
+    fingerprint: str
+
+    async def wait_turn(self, key: str, interval_seconds: float) -> None:
+        await self.gate.wait_turn(f"{key}@{self.fingerprint}", interval_seconds)
+
+
+@dataclass(frozen=True)
+class OrgKey:
+    """An org's own key for one provider, opened for one operation's calls (CONTRACT §9.5)."""
+
+    api_key: str | None = field(repr=False)
+    """None: the org has a key for this provider that cannot be opened; the provider is skipped."""
+    fingerprint: str
+    """app/encryption.key_fingerprint: names the key's pacing and client, never reveals it."""
+
+
 @dataclass
 class Providers:
     clients: dict[str, ProviderClient]
@@ -61,6 +84,8 @@ class Providers:
     secrets: list[str]
     usd_per_credit: dict[str, Decimal | None] = field(default_factory=dict)
     """Provider name → DATA_ENGINE_<PROVIDER>_USD_PER_CREDIT (None or absent: USD cost unknown)."""
+    keyring: Keyring | None = None
+    """Opens the orgs' own provider keys (app/services/provider_keys.py)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.AsyncClient, gate: Any) -> "Providers":
@@ -90,4 +115,5 @@ class Providers:
             options=options,
             secrets=settings.all_secret_values(),
             usd_per_credit={name: settings.provider(name).usd_per_credit for name in ADAPTERS},
+            keyring=settings.keyring() if settings.encryption_key is not None else None,
         )

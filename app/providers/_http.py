@@ -17,6 +17,7 @@
 
 import asyncio
 import json
+import logging
 import math
 import re
 import time
@@ -29,6 +30,8 @@ from typing import Any
 import httpx
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
+
+from app.operations.redact import REDACTED, SENSITIVE_KEYS
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_INITIAL = 0.5
@@ -344,6 +347,27 @@ def _to_response(response: httpx.Response, attempts: int) -> ProviderResponse:
     return ProviderResponse(
         status_code=response.status_code, body=body, json_ok=json_ok, headers=response.headers, attempts=attempts
     )
+
+
+def _credential_free(url: httpx.URL) -> httpx.URL:
+    params = url.params
+    if not any(k.lower() in SENSITIVE_KEYS for k in params):
+        return url
+    return url.copy_with(params=[(k, REDACTED if k.lower() in SENSITIVE_KEYS else v) for k, v in params.multi_items()])
+
+
+class _CredentialFreeUrls(logging.Filter):
+    """httpx logs every request's URL (`HTTP Request: GET https://…?api=KEY`, at INFO): some
+    providers take the key as a query parameter (MillionVerifier `api`, Reoon `key`), so those
+    values are replaced before any handler sees the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(_credential_free(a) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+logging.getLogger("httpx").addFilter(_CredentialFreeUrls())
 
 
 def create_http_client() -> httpx.AsyncClient:

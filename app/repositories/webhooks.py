@@ -15,7 +15,7 @@ from app.models.webhooks import Webhook, WebhookAttempt
 WEBHOOK_COLUMNS = "id, org_id, company_id, url, events, previous_secret_expires_at, created_at, updated_at"
 
 INSERT_WEBHOOK = f"""
-INSERT INTO webhooks (org_id, company_id, url, events, secret) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO webhooks (id, org_id, company_id, url, events, secret) VALUES ($6, $1, $2, $3, $4, $5)
 RETURNING {WEBHOOK_COLUMNS}
 """
 LIST_WEBHOOKS = f"""
@@ -105,12 +105,14 @@ async def insert_webhook(
     conn: asyncpg.Connection,
     org_id: uuid.UUID,
     *,
+    webhook_id: uuid.UUID,
     company_id: uuid.UUID | None,
     url: str,
     events: list[str],
     secret: str,
 ) -> Webhook:
-    row = await conn.fetchrow(INSERT_WEBHOOK, org_id, company_id, url, events, secret)
+    """`secret` is the sealed signing secret (app/encryption.py), bound to `webhook_id`."""
+    row = await conn.fetchrow(INSERT_WEBHOOK, org_id, company_id, url, events, secret, webhook_id)
     return Webhook.model_validate(dict(row))
 
 
@@ -221,3 +223,31 @@ async def record_attempt(
         next_attempt_at,
     )
     return True
+
+
+# --- re-encryption (acts for every org: the operator's command) --------------------------------
+
+ALL_SECRETS = "SELECT id, org_id, secret, previous_secret FROM webhooks ORDER BY id FOR UPDATE"
+RESEAL_SECRETS = """
+UPDATE webhooks SET secret = $4, previous_secret = $5
+WHERE id = $1 AND secret = $2 AND previous_secret IS NOT DISTINCT FROM $3
+"""
+
+
+@dataclass(frozen=True)
+class StoredSecrets:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    secret: str
+    previous_secret: str | None
+
+
+async def all_secrets_for_update(conn: asyncpg.Connection) -> list[StoredSecrets]:
+    return [StoredSecrets(**dict(r)) for r in await conn.fetch(ALL_SECRETS)]
+
+
+async def reseal_secrets(
+    conn: asyncpg.Connection, row: StoredSecrets, secret: str, previous_secret: str | None
+) -> bool:
+    done = await conn.execute(RESEAL_SECRETS, row.id, row.secret, row.previous_secret, secret, previous_secret)
+    return done.split()[-1] == "1"

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body
 
 from app.auth.dependencies import WebhookAdminAuth
 from app.db import ConnDep
-from app.deps import SettingsDep, UrlGuardDep
+from app.deps import KeyringDep, SettingsDep, UrlGuardDep
 from app.models.common import Data, Page
 from app.models.webhooks import (
     Webhook,
@@ -26,11 +26,11 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
 @router.post("/create", response_model=Data[WebhookCreated], responses=errors(400, 403, 404))
 async def create(
-    body: WebhookCreateRequest, auth: WebhookAdminAuth, conn: ConnDep, guard: UrlGuardDep
+    body: WebhookCreateRequest, auth: WebhookAdminAuth, conn: ConnDep, guard: UrlGuardDep, keyring: KeyringDep
 ) -> Data[WebhookCreated]:
     """Subscribe a URL to events of the org (or of one company). The signing secret appears only
     in this response. In production the URL must be https and resolve to public addresses only."""
-    return Data(data=await webhooks_service.create(conn, auth, body, guard))
+    return Data(data=await webhooks_service.create(conn, auth, body, guard, keyring))
 
 
 @router.post("/list", response_model=Data[Page[Webhook]], responses=errors(400, 403))
@@ -51,12 +51,12 @@ async def delete(body: WebhookRef, auth: WebhookAdminAuth, conn: ConnDep) -> Dat
 
 @router.post("/rotate-secret", response_model=Data[WebhookSecret], responses=errors(403, 404))
 async def rotate_secret(
-    body: WebhookRef, auth: WebhookAdminAuth, conn: ConnDep, settings: SettingsDep
+    body: WebhookRef, auth: WebhookAdminAuth, conn: ConnDep, settings: SettingsDep, keyring: KeyringDep
 ) -> Data[WebhookSecret]:
     """Replace the signing secret; the new one appears only in this response. The previous secret
     keeps signing (a second `v1,` signature) for a grace period, 24 h by default."""
     grace = timedelta(hours=settings.webhook_secret_grace_hours)
-    return Data(data=await webhooks_service.rotate_secret(conn, auth, body.webhook_id, grace))
+    return Data(data=await webhooks_service.rotate_secret(conn, auth, body.webhook_id, grace, keyring))
 
 
 @router.post("/deliveries", response_model=Data[Page[WebhookAttempt]], responses=errors(400, 403, 404))

@@ -33,7 +33,9 @@ from app.operations.engine import BUDGET_EXHAUSTED, Attempt, Engine, ExecutionOp
 from app.operations.redact import redact
 from app.operations.registry import REGISTRY, Operation
 from app.operations.result_cache import cache_key
+from app.providers.base import AttemptStatus
 from app.repositories import operation_runs as operation_runs_repo
+from app.services import provider_keys as provider_keys_service
 from app.services.budgets import BudgetGate
 
 # monotonic seconds; tests replace it to measure a run's duration without waiting
@@ -66,6 +68,10 @@ class Outcome:
     one's provider call can name it while it is being recorded."""
     holds_claim: bool = False
     """This lookup holds the (org, key) claim: `record` releases it in the same transaction."""
+    org_secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The org's own provider keys this lookup had open: redacted from what is recorded."""
+    org_keys_used: tuple[str, ...] = ()
+    """Providers whose org key was sent: `record` notes their last use."""
 
     @property
     def cached(self) -> bool:
@@ -104,9 +110,11 @@ async def record(
 ) -> uuid.UUID:
     """Writes the operation run and its attempts (secrets redacted), and lets go of the lookup's
     claim; returns the run's id."""
-    secrets = engine.providers.secrets
+    secrets = [*engine.providers.secrets, *outcome.org_secrets]
     result = outcome.result
     await release(conn, auth, outcome)
+    if outcome.org_keys_used:
+        await provider_keys_service.record_use(conn, auth.tenant_org_id, list(outcome.org_keys_used))
     return await operation_runs_repo.insert_run(
         conn,
         auth.tenant_org_id,
@@ -240,8 +248,20 @@ class _Lookup:
     started: float
 
     async def fresh(self, exec_options: ExecutionOptions) -> Outcome:
+        # the org's own keys answer for it (CONTRACT §9.5); an answer bought with them is cached
+        # for the same org only, as every cached answer is
+        keys = await provider_keys_service.org_keys(self.db, self.engine.providers.keyring, self.auth.tenant_org_id)
+        if keys:
+            exec_options = dataclasses.replace(exec_options, provider_keys=keys)
         result = await self.engine.run(self.operation, self.data, exec_options)
-        return self._outcome(result, None)
+        used = sorted(
+            {a.provider for a in result.attempts if a.provider in keys and a.status is not AttemptStatus.skipped}
+        )
+        return dataclasses.replace(
+            self._outcome(result, None),
+            org_secrets=tuple(k.api_key for k in keys.values() if k.api_key),
+            org_keys_used=tuple(used),
+        )
 
     def served(self, source_run_id: uuid.UUID, result: OperationResult) -> Outcome:
         # no attempts: no provider was asked, so nothing is billed for this run

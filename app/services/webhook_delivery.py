@@ -16,9 +16,10 @@ import httpx
 from standardwebhooks import Webhook as Signer
 
 from app.config import Settings
+from app.encryption import Keyring, SealedValueError
 from app.repositories import webhooks as webhooks_repo
 from app.repositories.webhooks import ClaimedDelivery
-from app.services.webhooks import Target, UrlGuard, UrlRefused
+from app.services.webhooks import Target, UrlGuard, UrlRefused, open_secret
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,11 @@ class WebhookDeliverer:
         guard: UrlGuard,
         http: httpx.AsyncClient,
         clock: Clock = utc_now,
+        *,
+        keyring: Keyring | None = None,
     ) -> None:
         self.db = db
+        self.keyring = keyring or settings.keyring()
         self.guard = guard
         self.http = http
         self.clock = clock
@@ -112,11 +116,16 @@ class WebhookDeliverer:
         try:
             # checked again at every attempt: a name may resolve elsewhere since it was created
             target = await self.guard.check(delivery.url)
-            secrets = [delivery.secret] + ([delivery.previous_secret] if delivery.previous_secret else [])
+            stored = [delivery.secret] + ([delivery.previous_secret] if delivery.previous_secret else [])
+            secrets = [open_secret(self.keyring, delivery.org_id, delivery.webhook_id, s) for s in stored]
             headers = signed_headers(str(delivery.id), delivery.body, at, secrets)
             status_code = await self._post(target, delivery.body, headers)
         except UrlRefused as e:
             error = f"url not allowed: {e}"
+        except SealedValueError as e:
+            # retried on the schedule: an operator who restores the data key lets it through
+            log.error("webhook %s: its signing secret cannot be opened: %s", delivery.webhook_id, e)
+            error = "the signing secret cannot be decrypted (see DATA_ENGINE_ENCRYPTION_KEY)"
         except (TimeoutError, httpx.TimeoutException):
             error = f"timeout after {self.timeout:g} s"
         except httpx.HTTPError as e:

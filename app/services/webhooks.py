@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 
 from app.auth.context import AuthContext
+from app.encryption import Keyring, SealedValueError, is_sealed
 from app.errors import BadRequest, not_found
 from app.models.common import Page
 from app.models.webhooks import (
@@ -136,6 +137,21 @@ def generate_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
+def secret_binding(org_id: uuid.UUID, webhook_id: uuid.UUID) -> tuple[str, ...]:
+    """What a sealed signing secret belongs to: it opens only in this org's row of this webhook."""
+    return ("webhook_secret", str(org_id), str(webhook_id))
+
+
+def open_secret(keyring: Keyring, org_id: uuid.UUID, webhook_id: uuid.UUID, stored: str) -> str:
+    """The signing secret of a stored value: sealed (since migration 022), or a `whsec_` plaintext
+    written before it, which keeps working until `python -m app reencrypt-keys` seals it."""
+    if is_sealed(stored):
+        return keyring.open(stored, binding=secret_binding(org_id, webhook_id))
+    if stored.startswith(SECRET_PREFIX):
+        return stored
+    raise SealedValueError("the stored signing secret is neither sealed nor a whsec_ secret")
+
+
 # --- subscriptions ------------------------------------------------------------------------------
 
 
@@ -147,7 +163,7 @@ async def _check_url(guard: UrlGuard, url: str) -> None:
 
 
 async def create(
-    conn: asyncpg.Connection, auth: AuthContext, body: WebhookCreateRequest, guard: UrlGuard
+    conn: asyncpg.Connection, auth: AuthContext, body: WebhookCreateRequest, guard: UrlGuard, keyring: Keyring
 ) -> WebhookCreated:
     org_id = auth.tenant_org_id
     if (
@@ -157,8 +173,16 @@ async def create(
         raise not_found("company")
     await _check_url(guard, body.url)
     secret = generate_secret()
+    # the id is chosen here: the sealed secret is bound to it
+    webhook_id = uuid.uuid4()
     webhook = await webhooks_repo.insert_webhook(
-        conn, org_id, company_id=body.company_id, url=body.url, events=[e.value for e in body.events], secret=secret
+        conn,
+        org_id,
+        webhook_id=webhook_id,
+        company_id=body.company_id,
+        url=body.url,
+        events=[e.value for e in body.events],
+        secret=keyring.seal(secret, binding=secret_binding(org_id, webhook_id)),
     )
     return WebhookCreated(**webhook.model_dump(), secret=secret)
 
@@ -178,7 +202,12 @@ async def delete(conn: asyncpg.Connection, auth: AuthContext, webhook_id: uuid.U
 
 
 async def rotate_secret(
-    conn: asyncpg.Connection, auth: AuthContext, webhook_id: uuid.UUID, grace: timedelta, now: datetime | None = None
+    conn: asyncpg.Connection,
+    auth: AuthContext,
+    webhook_id: uuid.UUID,
+    grace: timedelta,
+    keyring: Keyring,
+    now: datetime | None = None,
 ) -> WebhookSecret:
     now = now or datetime.now(UTC)
     secret = generate_secret()
@@ -187,7 +216,7 @@ async def rotate_secret(
         auth.tenant_org_id,
         auth.company_id,
         webhook_id,
-        secret=secret,
+        secret=keyring.seal(secret, binding=secret_binding(auth.tenant_org_id, webhook_id)),
         previous_until=now + grace if grace > timedelta(0) else None,
         now=now,
     )

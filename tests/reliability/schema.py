@@ -75,6 +75,9 @@ ROLES_ALLOWED: dict[str, frozenset[Role]] = {
     "/api/usage/summary": ALL,
     "/api/budgets/set": ADMIN,
     "/api/budgets/get": ADMIN,
+    "/api/provider-keys/set": ADMIN,
+    "/api/provider-keys/list": ADMIN,
+    "/api/provider-keys/delete": ADMIN,
     "/api/internal/pipeline-runs/start": INTERNAL_ONLY,
     "/api/internal/steps/execute": INTERNAL_ONLY,
     "/api/internal/pipeline-runs/finish": INTERNAL_ONLY,
@@ -100,6 +103,8 @@ VALUES: dict[str, Any] = {
     "events": ["submission.completed", "run.failed"],
     "limit_usd": 100,
     "group_by": "provider",
+    "provider": "leadmagic",
+    "api_key": "reliability-provider-key-0001",
 }
 
 

@@ -44,6 +44,7 @@ FINGERPRINTED = (
     "entity_versions",
     "webhooks",
     "webhook_deliveries",
+    "org_provider_keys",
 )
 
 
@@ -196,6 +197,12 @@ async def build_org(conn: asyncpg.Connection) -> OrgWorld:
         tenant.org.id,
         webhook_id,
         f'{{"marker": "{marker}"}}',
+    )
+    # an own key for the provider the bodies name (tests/reliability/schema.py VALUES["provider"])
+    await conn.execute(
+        "INSERT INTO org_provider_keys (org_id, provider, sealed_key, last4) VALUES ($1, 'leadmagic', $2, 'rely')",
+        tenant.org.id,
+        f"enc1:{marker}:x:y",
     )
     return OrgWorld(tenant=tenant, a=a, b=b, marker=marker, webhook_id=webhook_id)
 

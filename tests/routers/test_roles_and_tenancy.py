@@ -72,6 +72,9 @@ def _bodies(t, token_id=None, run_id=None, pipeline=None):
         "/api/usage/summary": ({"group_by": "provider"}, ALL),
         "/api/budgets/set": ({"limit_usd": 100, "company_id": str(t.company_a.id)}, ADMIN),
         "/api/budgets/get": ({}, ADMIN),
+        "/api/provider-keys/set": ({"provider": "leadmagic", "api_key": "lm-role-matrix-key-0001"}, ADMIN),
+        "/api/provider-keys/list": ({}, ADMIN),
+        "/api/provider-keys/delete": ({"provider": "prospeo"}, ADMIN),
     }
 
 
@@ -127,6 +130,16 @@ ENDPOINTS += [
     "/api/webhooks/deliveries",
 ]
 ENDPOINTS += ["/api/usage/summary", "/api/budgets/set", "/api/budgets/get"]
+ENDPOINTS += ["/api/provider-keys/set", "/api/provider-keys/list", "/api/provider-keys/delete"]
+
+
+async def _provider_key(conn, org_id, provider="prospeo"):
+    # delete never opens the sealed value: any well-formed one stands in
+    await conn.execute(
+        "INSERT INTO org_provider_keys (org_id, provider, sealed_key, last4) VALUES ($1, $2, 'enc1:x:y:z', 'wxyz')",
+        org_id,
+        provider,
+    )
 
 
 async def _webhook(conn, org_id):
@@ -183,6 +196,7 @@ async def test_each_role_gets_exactly_what_contract_allows(client, conn, path, r
     run_id = await _operation_run(conn, tenant.org.id, tenant.company_a.id)
     pipeline = await pipeline_objects(conn, tenant)
     pipeline["webhook_id"] = await _webhook(conn, tenant.org.id)
+    await _provider_key(conn, tenant.org.id)
     body, allowed = _bodies(tenant, spare_token_id, run_id, pipeline)[path]
     r = await client.post(path, json=body, headers=tenant.headers(role))
     if role in allowed:
@@ -243,6 +257,8 @@ def _foreign_bodies(other, own):
         },
         "/api/budgets/set": {"limit_usd": 1, "company_id": str(other.company_a.id)},
         "/api/budgets/get": {"company_id": str(other.company_a.id)},
+        # the other org has a key for this provider, the caller's org has none
+        "/api/provider-keys/delete": {"provider": "prospeo"},
     }
 
 
@@ -259,6 +275,7 @@ COUNTED_TABLES = (
     "webhooks",
     "webhook_deliveries",
     "budgets",
+    "org_provider_keys",
 )
 
 
@@ -284,6 +301,7 @@ async def test_another_orgs_ids_are_not_found(client, conn, role):
     foreign_run = await _operation_run(conn, other.org.id, other.company_a.id)
     bodies = _foreign_bodies(other, own)
     foreign_webhooks = [await _webhook(conn, other.org.id) for b in bodies.values() if b.get("webhook_id") == "webhook"]
+    await _provider_key(conn, other.org.id)
     before = await _row_counts(conn, own, other)
     for key, body in bodies.items():
         path = key.split("#")[0]

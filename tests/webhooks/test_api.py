@@ -100,12 +100,12 @@ async def test_another_orgs_webhook_is_not_found(client, conn):
     tenant = await create_tenant(conn)
     other = await create_tenant(conn)
     foreign = (await _create(client, other)).json()["data"]
+    stored = await conn.fetchval("SELECT secret FROM webhooks WHERE id = $1", uuid.UUID(foreign["id"]))
     for path in ("/api/webhooks/delete", "/api/webhooks/rotate-secret", "/api/webhooks/deliveries"):
         r = await client.post(path, json={"webhook_id": foreign["id"]}, headers=_admin(tenant))
         assert r.status_code == 404 and r.json()["error"]["code"] == "webhook_not_found", path
-    assert (
-        await conn.fetchval("SELECT secret FROM webhooks WHERE id = $1", uuid.UUID(foreign["id"])) == foreign["secret"]
-    )
+    # neither deleted nor given a new secret
+    assert await conn.fetchval("SELECT secret FROM webhooks WHERE id = $1", uuid.UUID(foreign["id"])) == stored
     listed = await client.post("/api/webhooks/list", json={}, headers=_admin(tenant))
     assert listed.json()["data"]["items"] == []
 
