@@ -5,8 +5,9 @@ per call > deployment setting > catalog default."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.contracts.catalog import OPERATIONS, OperationSpec
+from app.contracts.catalog import OPERATIONS, OperationSpec, Strategy
 from app.errors import BadRequest
+from app.operations.local import LOCAL_ACTIONS, LocalAction
 from app.providers import ADAPTERS
 from app.providers.base import Action
 
@@ -15,6 +16,8 @@ from app.providers.base import Action
 class Operation:
     spec: OperationSpec
     actions: dict[str, Action]
+    local: LocalAction | None = None
+    """The function of a Strategy.local operation (it has no provider actions)."""
 
     @property
     def operation_id(self) -> str:
@@ -30,7 +33,10 @@ def _build() -> dict[str, Operation]:
             if action is None:
                 raise RuntimeError(f"{provider} declares no action for {spec.operation_id}")
             actions[provider] = action
-        operations[spec.operation_id] = Operation(spec=spec, actions=actions)
+        local = LOCAL_ACTIONS.get(spec.operation_id)
+        if (spec.strategy is Strategy.local) != (local is not None):
+            raise RuntimeError(f"{spec.operation_id}: a local operation needs a local action, and only it")
+        operations[spec.operation_id] = Operation(spec=spec, actions=actions, local=local)
     return operations
 
 

@@ -156,9 +156,14 @@ async def resolve_pricing_page_url(data: BaseModel, ctx: Context) -> ActionResul
     return await _resolve(_research.PRICING, data, ctx)
 
 
+async def domain_from_name(data: BaseModel, ctx: Context) -> ActionResult:
+    return await _research.checked_domain(await _resolve(_research.WEBSITE, data, ctx), NAME)
+
+
 ACTIONS = {
     "company.research.resolve_g2_url": Action(provider=NAME, name="resolve_g2_url", run=resolve_g2_url),
     "company.research.resolve_pricing_page_url": Action(
         provider=NAME, name="resolve_pricing_page_url", run=resolve_pricing_page_url
     ),
+    "company.resolve.domain_from_name": Action(provider=NAME, name="domain_from_name", run=domain_from_name),
 }

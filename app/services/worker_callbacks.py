@@ -141,6 +141,7 @@ async def _attempt(
             step_input,
             _options(step.step_config),
             max_inline_wait_seconds=max_inline_wait_seconds,
+            entity_company_id=step.company_id,
         )
     except AppError as e:
         return None, "failed", None, [], f"{e.code}: {e.message}"
