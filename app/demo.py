@@ -87,6 +87,7 @@ def _demo(console: Console, url: str, demo_file: Path) -> int:
         final = _follow(console, client, submissions)
         _report(console, client, submissions, final, started)
         _workflow(console, client, demo["company_id"], sample)
+        _from_names(console, client, demo["company_id"], sample)
     return 0
 
 
@@ -115,6 +116,28 @@ def _workflow(console: Console, client: httpx.Client, company_id: str, sample: d
             "from the result cache."
         )
     console.print(f"Provider calls: {calls[0]} on the first run, {calls[1]} on the second.")
+
+
+def _from_names(console: Console, client: httpx.Client, company_id: str, sample: dict[str, Any]) -> None:
+    """A list that has only company names: the first step resolves each name to its domain
+    (company.resolve.domain_from_name), then the accounts workflow goes on from there."""
+    spec = sample["from_names"]
+    child = _ensure_blueprint(client, sample["workflow"]["child"])
+    blueprint = _ensure_blueprint(
+        client, json.loads(json.dumps(spec["blueprint"]).replace('"CHILD"', json.dumps(child)))
+    )
+    entities = [{"entity_type": "company", "input": {"name": name}} for name in spec["names"]]
+    submission_id = _api(
+        client,
+        "/api/v1/batch/submit",
+        {"blueprint_id": blueprint, "company_id": company_id, "entities": entities, "source": "make demo"},
+    )["submission_id"]
+    final = _follow(console, client, {"from names": submission_id})["from names"]
+    s = final["summary"]
+    console.print(
+        f"From names alone: {len(entities)} company names → {s['total']} runs ({s.get('children', 0)} of them "
+        f"people found), {s['succeeded']} succeeded."
+    )
 
 
 def _provider_calls(client: httpx.Client, submission_id: str) -> tuple[int, int]:

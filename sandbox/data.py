@@ -571,3 +571,12 @@ def verdict_of(email: str) -> str:
         if local.startswith(verdict):
             return verdict
     return "ok"
+
+
+def person_from_email(email: str) -> Person:
+    """The person behind a work email `first.last@domain` (names from the local part)."""
+    local, _, domain = email.strip().lower().partition("@")
+    words = [w for w in re.split(r"[._-]+", local) if w.isalpha()]
+    first = words[0].capitalize() if words else pick(FIRST_NAMES, "email-first", local)
+    last = words[1].capitalize() if len(words) > 1 else pick(LAST_NAMES, "email-last", local)
+    return person(first, last, domain or "example.com")

@@ -25,6 +25,9 @@ class Strategy(StrEnum):
     search = "search"
     """Providers in order until the limit is reached; results merged and de-duplicated, each
     provider's next cursor kept."""
+    local = "local"
+    """No provider: our own function answers (`app/operations/local.py`), recorded as one attempt of
+    provider `local`, never billed and never cached (docs/decisions/0064)."""
 
 
 Minimum = Callable[[BaseModel], list[str]]
@@ -78,6 +81,8 @@ class OperationSpec:
     settings_read: tuple[str, ...] = ()
     timeout_seconds: int = 60
     max_retries: int = 2
+    reads_stored_entity: bool = False
+    """A local operation that compares with the org's stored record of the entity (found by natural key)."""
 
 
 _SEARCH_PROVIDERS = ("prospeo", "blitzapi", "companyenrich")
@@ -227,5 +232,136 @@ OPERATIONS: tuple[OperationSpec, ...] = (
         settings_read=_RESEARCH_SETTINGS,
     ),
 )
+
+# --- catalog growth, part 1: resolution, person profile, change detection (issue 13) ----------
+
+
+def _company_name(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.CompanyInput)
+    return [] if i.name else ["name"]
+
+
+def _company_email(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.CompanyEmailInput)
+    return [] if i.best_email else ["work_email|email"]
+
+
+def _company_linkedin(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.CompanyInput)
+    return [] if i.linkedin_url else ["linkedin_url"]
+
+
+def _person_identity(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.PersonInput)
+    if i.linkedin_url or i.best_email:
+        return []
+    first, last = i.names()
+    if (first or last) and (i.company_domain or i.company_name or i.company_linkedin_url):
+        return []
+    return ["linkedin_url|work_email|email|(full_name & company_domain|company_name)"]
+
+
+def _person_key(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.PersonInput)
+    return [] if (i.linkedin_url or i.best_email) else ["linkedin_url|work_email|email"]
+
+
+def _company_key(i: BaseModel) -> list[str]:
+    assert isinstance(i, e.CompanyInput)
+    return [] if (i.best_domain or i.linkedin_url) else ["domain|website|linkedin_url"]
+
+
+_RESOLUTION_OPERATIONS: tuple[OperationSpec, ...] = (
+    OperationSpec(
+        "company.resolve.domain_from_name",
+        EntityType.company,
+        "Resolve domain from name",
+        "The company's web domain from its name: search providers (an exact name match only), then "
+        "research models whose answer must be a live domain (docs/decisions/0065).",
+        ("prospeo", "blitzapi", "leadmagic", "gemini", "openai"),
+        e.CompanyInput,
+        e.CompanyDomainOutput,
+        _company_name,
+        settings_read=_RESEARCH_SETTINGS,
+    ),
+    OperationSpec(
+        "company.resolve.domain_from_email",
+        EntityType.company,
+        "Resolve domain from email",
+        "The company's domain read from a work email; free-mail and disposable domains are no answer.",
+        (),
+        e.CompanyEmailInput,
+        e.CompanyDomainOutput,
+        _company_email,
+        Strategy.local,
+    ),
+    OperationSpec(
+        "company.resolve.domain_from_linkedin",
+        EntityType.company,
+        "Resolve domain from LinkedIn",
+        "The company's web domain from its LinkedIn company page URL.",
+        ("blitzapi", "prospeo", "leadmagic"),
+        e.CompanyInput,
+        e.CompanyDomainOutput,
+        _company_linkedin,
+    ),
+    OperationSpec(
+        "company.resolve.linkedin_from_domain",
+        EntityType.company,
+        "Resolve LinkedIn from domain",
+        "The company's LinkedIn company page URL from its domain or website.",
+        ("blitzapi", "prospeo", "companyenrich", "leadmagic"),
+        e.CompanyInput,
+        e.CompanyLinkedInOutput,
+        _company_domain,
+    ),
+    OperationSpec(
+        "person.resolve.linkedin_from_email",
+        EntityType.person,
+        "Resolve LinkedIn from email",
+        "A person's LinkedIn profile URL from their work email.",
+        ("prospeo", "blitzapi", "leadmagic"),
+        e.PersonInput,
+        e.PersonLinkedInOutput,
+        _email,
+    ),
+    OperationSpec(
+        "person.enrich.profile",
+        EntityType.person,
+        "Enrich person profile",
+        "A person's current title, employer, seniority, location and LinkedIn URL, from a LinkedIn URL, "
+        "an email, or a name and a company.",
+        ("prospeo", "blitzapi", "leadmagic"),
+        e.PersonInput,
+        e.PersonProfile,
+        _person_identity,
+    ),
+    OperationSpec(
+        "person.derive.detect_changes",
+        EntityType.person,
+        "Detect person changes",
+        "The fields of the run's context that differ from the org's stored record of this person; "
+        "job_changed when the title or the employer did.",
+        (),
+        e.PersonInput,
+        e.PersonChangesOutput,
+        _person_key,
+        Strategy.local,
+        reads_stored_entity=True,
+    ),
+    OperationSpec(
+        "company.derive.detect_changes",
+        EntityType.company,
+        "Detect company changes",
+        "The fields of the run's context that differ from the org's stored record of this company.",
+        (),
+        e.CompanyInput,
+        e.CompanyChangesOutput,
+        _company_key,
+        Strategy.local,
+        reads_stored_entity=True,
+    ),
+)
+OPERATIONS = OPERATIONS + _RESOLUTION_OPERATIONS
 
 OPERATIONS_BY_ID: dict[str, OperationSpec] = {op.operation_id: op for op in OPERATIONS}

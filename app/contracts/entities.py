@@ -223,3 +223,73 @@ class G2Output(CanonicalOutput):
 
 class PricingOutput(CanonicalOutput):
     pricing_page_url: str | None = None
+
+
+# --- catalog growth, part 1: resolution, person profile, change detection (issue 13) ----------
+
+
+class CompanyEmailInput(CompanyInput):
+    """company.resolve.domain_from_email: a company known by someone's email address."""
+
+    email: str | None = Field(default=None, max_length=320)
+    work_email: str | None = Field(default=None, max_length=320)
+
+    @field_validator("email", "work_email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return normalize_email(v) if v else None
+
+    @property
+    def best_email(self) -> str | None:
+        return self.work_email or self.email
+
+
+class CompanyDomainOutput(CanonicalOutput):
+    domain: str | None = None
+    domain_source: str | None = None
+    """The provider that gave the domain, or `email` when it was read from an email address."""
+
+
+class CompanyLinkedInOutput(CanonicalOutput):
+    linkedin_url: str | None = None
+    linkedin_source: str | None = None
+
+
+class PersonLinkedInOutput(CanonicalOutput):
+    linkedin_url: str | None = None
+    linkedin_source: str | None = None
+
+
+class PersonProfile(CanonicalOutput):
+    full_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    title: str | None = None
+    seniority: str | None = None
+    company_name: str | None = None
+    company_domain: str | None = None
+    company_linkedin_url: str | None = None
+    location: str | None = None
+    linkedin_url: str | None = None
+    profile_source: str | None = None
+
+
+class FieldChange(CanonicalOutput):
+    """One field whose new value differs from the org's stored record."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    field: str
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class CompanyChangesOutput(CanonicalOutput):
+    changed: list[FieldChange]
+    compared_to_version: int | None = None
+    """The stored record's version compared with; None when the org has no record of this entity yet."""
+
+
+class PersonChangesOutput(CompanyChangesOutput):
+    job_changed: bool
+    """The title or the employer changed (the classic signal)."""

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ValidationError
 
 from app.contracts.catalog import Strategy
 from app.contracts.entities import PersonInput
+from app.operations.local import PROVIDER as LOCAL_PROVIDER
+from app.operations.local import StoredEntity
 from app.operations.providers import KeyedGate, OrgKey, Providers
 from app.operations.registry import REGISTRY, VERIFY_OPERATION, Operation, provider_order
 from app.providers._http import ProviderClient, ProviderError
@@ -84,6 +86,8 @@ class ExecutionOptions:
     """The caller's budgets, asked before each provider call; None: no budget applies."""
     provider_keys: Mapping[str, OrgKey] = field(default_factory=dict)
     """The calling org's own keys by provider (CONTRACT §9.5): used instead of the deployment's."""
+    stored_entity: StoredEntity | None = None
+    """For an operation that `reads_stored_entity`: the org's record it compares with (None: none yet)."""
 
 
 # clients of orgs' own keys kept in one process (each holds its key's concurrency and pace)
@@ -150,6 +154,8 @@ class Engine:
             return OperationResult(status="failed", output=None, missing_inputs=missing, error="missing_inputs")
         order = self.order(operation, options)
         verify_order = self.verify_order(operation, options)
+        if operation.spec.strategy is Strategy.local:
+            return self._local(operation, data, options.stored_entity)
         deadline = time.monotonic() + operation.spec.timeout_seconds
         budget = _Budget(deadline, options.max_inline_wait_seconds, options.spend, keys=options.provider_keys)
         result = await self._run(operation, data, order, verify_order, budget)
@@ -176,6 +182,24 @@ class Engine:
             case Strategy.search:
                 return await self._search(operation, data, order, budget)
         raise AssertionError(operation.spec.strategy)
+
+    def _local(self, operation: Operation, data: BaseModel, stored: StoredEntity | None) -> OperationResult:
+        """Our own function answers; one attempt of provider `local` records what it decided."""
+        assert operation.local is not None
+        started = time.monotonic()
+        result = operation.local.run(data, stored)
+        record = Attempt(
+            provider=LOCAL_PROVIDER,
+            action=operation.local.name,
+            status=result.status,
+            provider_status=result.provider_status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            raw=result.raw,
+            error=result.error,
+        )
+        if result.status is AttemptStatus.found:
+            return OperationResult("found", self._checked(operation, result.output), [], [record])
+        return _no_answer([record])
 
     async def attempt(self, action: Action, data: BaseModel, budget: "_Budget") -> tuple[Attempt, ActionResult]:
         deadline = budget.deadline

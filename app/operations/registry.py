@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.contracts.catalog import OPERATIONS, OperationSpec
+from app.contracts.catalog import OPERATIONS, OperationSpec, Strategy
 from app.errors import BadRequest
+from app.operations.local import LOCAL_ACTIONS, LocalAction
 from app.providers import ADAPTERS
 from app.providers.base import UNKNOWN_PRICE, Action
 
@@ -16,6 +17,8 @@ from app.providers.base import UNKNOWN_PRICE, Action
 class Operation:
     spec: OperationSpec
     actions: dict[str, Action]
+    local: LocalAction | None = None
+    """The function of a Strategy.local operation (it has no provider actions)."""
 
     @property
     def operation_id(self) -> str:
@@ -33,7 +36,10 @@ def _build() -> dict[str, Operation]:
             # the adapter's PRICES is the one place its documented prices are declared
             price = getattr(ADAPTERS[provider], "PRICES", {}).get(spec.operation_id, UNKNOWN_PRICE)
             actions[provider] = dataclasses.replace(action, price=price)
-        operations[spec.operation_id] = Operation(spec=spec, actions=actions)
+        local = LOCAL_ACTIONS.get(spec.operation_id)
+        if (spec.strategy is Strategy.local) != (local is not None):
+            raise RuntimeError(f"{spec.operation_id}: a local operation needs a local action, and only it")
+        operations[spec.operation_id] = Operation(spec=spec, actions=actions, local=local)
     return operations
 
 

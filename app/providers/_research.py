@@ -19,7 +19,9 @@ from pydantic import BaseModel
 
 from app.contracts.entities import CompanyInput
 from app.contracts.normalize import normalize_domain
-from app.providers.base import ActionResult, failed, found, not_found
+from app.providers import _resolve as _resolve_checks
+from app.providers._resolve import website_domain
+from app.providers.base import ActionResult, AttemptStatus, failed, found, not_found
 
 Confidence = Literal["high", "medium", "low"]
 CONFIDENCE_LEVELS: tuple[Confidence, ...] = get_args(Confidence)
@@ -143,11 +145,10 @@ PRICING = ResearchTask(
 
 def company_and_domain(data: BaseModel) -> tuple[CompanyInput, str]:
     """The company and its normalised domain; the engine has checked the operation's minimum
-    (a domain or website) before any action runs."""
+    (a domain or website, for the operations that need one) before any action runs."""
     assert isinstance(data, CompanyInput)
-    domain = data.best_domain
-    assert domain is not None
-    return data, domain
+    # "" for an operation that looks the domain up (company.resolve.domain_from_name)
+    return data, data.best_domain or ""
 
 
 def parse_answer(text: str) -> Any:
@@ -200,3 +201,43 @@ def judge(
 
 
 TASKS: dict[str, ResearchTask] = {task.operation_id: task for task in (G2, PRICING)}
+
+
+# --- company.resolve.domain_from_name (docs/decisions/0065) -----------------------------------
+
+
+def _website_question(company: CompanyInput, _domain: str) -> str:
+    line = f"Company: {company.name}"
+    if company.linkedin_url:
+        line += f"; LinkedIn: {company.linkedin_url}"
+    return f"{line}. What is the URL of this company's own official website (its home page)?"
+
+
+WEBSITE = ResearchTask(
+    operation_id="company.resolve.domain_from_name",
+    action="domain_from_name",
+    output_key="domain",
+    schema_name="company_website",
+    instructions=(
+        "You find the official website of a company from its name: the home page of the company's own site, "
+        "never a profile of it on a social network, a directory, a news site or Wikipedia. When several "
+        "companies share the name and you cannot tell which one is meant, answer null. " + _COMMON_RULES
+    ),
+    question=_website_question,
+    # the answer becomes the company's domain; resolution in DNS is checked by the action after this
+    validate=website_domain,
+    # no domain to restrict a web search to: the answer is the domain
+    search_domains=lambda _domain: [],
+)
+TASKS[WEBSITE.operation_id] = WEBSITE
+
+
+async def checked_domain(result: ActionResult, provider: str) -> ActionResult:
+    """A found website is the answer only when its domain resolves in DNS (no HTTP fetch)."""
+    if result.status is not AttemptStatus.found or not result.output:
+        return result
+    domain = result.output["domain"]
+    if not await _resolve_checks.domain_resolves(domain):
+        return not_found(http_status=result.http_status, provider_status="unresolvable_domain", raw=result.raw)
+    result.output = {"domain": domain, "domain_source": provider}
+    return result

@@ -21,6 +21,7 @@ from app.providers._fields import as_dict as _dict
 from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
+from app.providers._resolve import first_exact
 from app.providers._search import clean, iso_countries, page_answer, skip_reason
 from app.providers.base import (
     UNKNOWN_PRICE,
@@ -43,6 +44,8 @@ COMPANY_PATH = "/v2/enrichment/company"
 SEARCH_COMPANIES_PATH = "/v2/search/companies"
 SEARCH_PEOPLE_PATH = "/v2/search/people"
 KEY_INFO_PATH = "/v2/account/key-info"
+LINKEDIN_TO_DOMAIN_PATH = "/v2/enrichment/linkedin-to-domain"
+EMAIL_TO_PERSON_PATH = "/v2/enrichment/email-to-person"
 # [B3, B4 README "rate_limit_rps=5.0", docs/CONTEXT.md §2] 5 requests/s by default, counted per
 # endpoint (the key's own value is `key-info.max_requests_per_seconds`): paced per path, as the
 # official SDK does
@@ -390,7 +393,135 @@ PRICES = {
     "person.search": UNKNOWN_PRICE,
     "company.enrich.profile": UNKNOWN_PRICE,
     "company.search": UNKNOWN_PRICE,
+    "company.resolve.domain_from_name": UNKNOWN_PRICE,
+    "company.resolve.domain_from_linkedin": UNKNOWN_PRICE,
+    "company.resolve.linkedin_from_domain": UNKNOWN_PRICE,
+    "person.resolve.linkedin_from_email": UNKNOWN_PRICE,
+    "person.enrich.profile": UNKNOWN_PRICE,
 }
+# --- catalog growth, part 1: resolution and person profile (issue 13) -------------------------
+
+# How many companies a name search reads before giving up on an exact name match.
+NAME_SEARCH_RESULTS = 10
+
+
+def eligible_domain_lookup(data: BaseModel) -> str | None:
+    assert isinstance(data, CompanyInput)
+    return None if data.best_domain else "missing_input:domain"
+
+
+async def linkedin_from_domain(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """`domain-to-linkedin` → `{found, company_linkedin_url}` [§6.1]."""
+    assert isinstance(data, CompanyInput)
+    response, body = await _post(ctx, DOMAIN_TO_LINKEDIN_PATH, {"domain": data.best_domain}, accept=ENRICH_ACCEPT)
+    if (answer := await _enrichment_answer(ctx, response, body, body)) is not None:
+        return answer
+    url = normalize_linkedin_url(body.get("company_linkedin_url"))
+    if url is None:
+        return failed(
+            "found without a company LinkedIn URL",
+            http_status=response.status_code,
+            provider_status="found:true",
+            raw=body,
+        )
+    output = {"linkedin_url": url, "linkedin_source": NAME}
+    return found(output, http_status=response.status_code, provider_status="found:true", raw=body)
+
+
+async def domain_from_linkedin(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """`linkedin-to-domain` → `{found, email_domain}` [§6.1, B4 `LinkedinToDomainResponse`]: the
+    domain the company's people have email at, which is the company's domain."""
+    assert isinstance(data, CompanyInput)
+    body_in = {"company_linkedin_url": data.linkedin_url}
+    response, body = await _post(ctx, LINKEDIN_TO_DOMAIN_PATH, body_in, accept=ENRICH_ACCEPT)
+    if (answer := await _enrichment_answer(ctx, response, body, body)) is not None:
+        return answer
+    domain = normalize_domain(body.get("email_domain"))
+    if domain is None:
+        return failed(
+            "found without a domain", http_status=response.status_code, provider_status="found:true", raw=body
+        )
+    output = {"domain": domain, "domain_source": NAME}
+    return found(output, http_status=response.status_code, provider_status="found:true", raw=body)
+
+
+async def domain_from_name(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """Company search by `company.name.include` [§6.2]; only a result named exactly as asked is the
+    answer (docs/decisions/0065). Billed per result returned [§6.2]."""
+    assert isinstance(data, CompanyInput)
+    name = data.name or ""
+    body = {"company": {"name": {"include": [name]}}, "max_results": NAME_SEARCH_RESULTS}
+    response, payload = await _post(ctx, SEARCH_COMPANIES_PATH, body)
+    if response.status_code == 422:
+        return _invalid_input(response, payload, payload)
+    rows = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(rows, list):
+        return failed(
+            "no results list in the answer", http_status=response.status_code, provider_status=None, raw=payload
+        )
+    companies = [r for r in rows if isinstance(r, dict)]
+    candidates = [
+        (_text(c.get("name")), normalize_domain(c.get("domain")) or normalize_domain(c.get("website")))
+        for c in companies
+    ]
+    domain = first_exact(name, ((n, d) for n, d in candidates if d))
+    if domain is None:
+        status = "no_exact_match" if companies else "no_results"
+        return not_found(http_status=response.status_code, provider_status=status, raw=payload)
+    output = {"domain": domain, "domain_source": NAME}
+    return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+
+
+def eligible_email(data: BaseModel) -> str | None:
+    assert isinstance(data, PersonInput)
+    return None if data.best_email else "missing_input:work_email|email"
+
+
+async def _email_to_person(data: BaseModel, ctx: ActionContext) -> tuple[ActionResult | None, dict[str, Any]]:
+    """`email-to-person` `{email}` → `{found, person: Person}` [B4 `EmailToPersonResponse`]: the
+    person, or the answer when there is none."""
+    assert isinstance(data, PersonInput)
+    response, body = await _post(ctx, EMAIL_TO_PERSON_PATH, {"email": data.best_email}, accept=ENRICH_ACCEPT)
+    if (answer := await _enrichment_answer(ctx, response, body, body)) is not None:
+        return answer, {}
+    person = body.get("person")
+    if not isinstance(person, dict):
+        return failed(
+            "found without a person", http_status=response.status_code, provider_status="found:true", raw=body
+        ), {}
+    return None, {"person": person, "http_status": response.status_code, "raw": body}
+
+
+async def linkedin_from_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    answer, hit = await _email_to_person(data, ctx)
+    if answer is not None:
+        return answer
+    url = normalize_linkedin_url(hit["person"].get("linkedin_url"))
+    if url is None:
+        return not_found(http_status=hit["http_status"], provider_status="no_linkedin_url", raw=hit["raw"])
+    output = {"linkedin_url": url, "linkedin_source": NAME}
+    return found(output, http_status=hit["http_status"], provider_status="found:true", raw=hit["raw"])
+
+
+async def enrich_person(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """The profile from `email-to-person`; the current job as in search results (`_person_item`).
+    Blitz gives no seniority for a person (UNCONFIRMED beyond the SDK's `Person` model)."""
+    answer, hit = await _email_to_person(data, ctx)
+    if answer is not None:
+        return answer
+    person = hit["person"]
+    item = _person_item(person)
+    experiences = [e for e in person.get("experiences") or [] if isinstance(e, dict)]
+    job = next((e for e in experiences if e.get("job_is_current") is True), experiences[0] if experiences else {})
+    output = {
+        **{k: item[k] for k in ("full_name", "first_name", "last_name", "title", "linkedin_url")},
+        **{k: item[k] for k in ("company_name", "company_domain", "location")},
+        "company_linkedin_url": normalize_linkedin_url(job.get("company_linkedin_url")),
+        "profile_source": NAME,
+    }
+    if not (output["full_name"] or output["linkedin_url"]):
+        return failed("the person has no name", http_status=hit["http_status"], provider_status=None, raw=hit["raw"])
+    return found(output, http_status=hit["http_status"], provider_status="found:true", raw=hit["raw"])
 
 
 ACTIONS = {
@@ -400,4 +531,15 @@ ACTIONS = {
     "person.search": Action(provider=NAME, name="search", run=search_people, eligible=eligible_person_search),
     "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company, eligible=eligible_company),
     "company.search": Action(provider=NAME, name="search", run=search_companies, eligible=eligible_company_search),
+    "company.resolve.domain_from_name": Action(provider=NAME, name="domain_from_name", run=domain_from_name),
+    "company.resolve.domain_from_linkedin": Action(
+        provider=NAME, name="domain_from_linkedin", run=domain_from_linkedin
+    ),
+    "company.resolve.linkedin_from_domain": Action(
+        provider=NAME, name="linkedin_from_domain", run=linkedin_from_domain, eligible=eligible_domain_lookup
+    ),
+    "person.resolve.linkedin_from_email": Action(
+        provider=NAME, name="linkedin_from_email", run=linkedin_from_email, eligible=eligible_email
+    ),
+    "person.enrich.profile": Action(provider=NAME, name="profile", run=enrich_person, eligible=eligible_email),
 }

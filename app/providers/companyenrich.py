@@ -21,7 +21,7 @@ from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
 from app.providers._search import clean, iso_countries, page_answer, skip_reason
-from app.providers.base import Action, ActionContext, ActionResult, Price, failed, found, not_found
+from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, Price, failed, found, not_found
 
 NAME = "companyenrich"
 BASE_URL = "https://api.companyenrich.com"
@@ -279,11 +279,28 @@ PRICES = {
     "company.search": Price(
         found=Decimal(1), not_found=Decimal(1), per_result=True, source="docs/providers.md §7.2 [SP, C5]"
     ),
+    "company.resolve.linkedin_from_domain": Price(found=Decimal(1), not_found=None, source="docs/providers.md §15.4"),
 }
+# --- catalog growth, part 1: resolution (issue 13) --------------------------------------------
+
+
+async def linkedin_from_domain(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """Enrich by domain [§7.1], read `socials.linkedin_url`."""
+    result = await enrich_company(data, ctx)
+    if result.status is not AttemptStatus.found:
+        return result
+    url = (result.output or {}).get("linkedin_url")
+    if not url:
+        return not_found(http_status=result.http_status, provider_status="no_linkedin_url", raw=result.raw)
+    output = {"linkedin_url": url, "linkedin_source": NAME}
+    return found(output, http_status=result.http_status, provider_status=result.provider_status, raw=result.raw)
 
 
 ACTIONS = {
     "person.search": Action(provider=NAME, name="search", run=search_people, eligible=eligible_person_search),
     "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company, eligible=eligible_company),
     "company.search": Action(provider=NAME, name="search", run=search_companies, eligible=eligible_company_search),
+    "company.resolve.linkedin_from_domain": Action(
+        provider=NAME, name="linkedin_from_domain", run=linkedin_from_domain, eligible=eligible_company
+    ),
 }

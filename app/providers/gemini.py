@@ -161,7 +161,12 @@ async def resolve_pricing_page_url(data: BaseModel, ctx: Context) -> ActionResul
 PRICES = {
     "company.research.resolve_g2_url": UNKNOWN_PRICE,
     "company.research.resolve_pricing_page_url": UNKNOWN_PRICE,
+    "company.resolve.domain_from_name": UNKNOWN_PRICE,
 }
+
+
+async def domain_from_name(data: BaseModel, ctx: Context) -> ActionResult:
+    return await _research.checked_domain(await _resolve(_research.WEBSITE, data, ctx), NAME)
 
 
 ACTIONS = {
@@ -169,4 +174,5 @@ ACTIONS = {
     "company.research.resolve_pricing_page_url": Action(
         provider=NAME, name="resolve_pricing_page_url", run=resolve_pricing_page_url
     ),
+    "company.resolve.domain_from_name": Action(provider=NAME, name="domain_from_name", run=domain_from_name),
 }

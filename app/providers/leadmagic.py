@@ -15,7 +15,18 @@ from pydantic import BaseModel
 
 from app.contracts.entities import CompanyInput, PersonInput
 from app.contracts.normalize import normalize_domain, normalize_email, normalize_linkedin_url
-from app.providers.base import Action, ActionContext, ActionResult, ActionRun, Price, failed, found, not_found
+from app.providers._resolve import same_name
+from app.providers.base import (
+    Action,
+    ActionContext,
+    ActionResult,
+    ActionRun,
+    AttemptStatus,
+    Price,
+    failed,
+    found,
+    not_found,
+)
 
 NAME = "leadmagic"
 BASE_URL = "https://api.leadmagic.io"
@@ -25,6 +36,8 @@ TIMEOUT_SECONDS = 30.0
 EMAIL_FINDER = "/v1/people/email-finder"
 MOBILE_FINDER = "/v1/people/mobile-finder"
 COMPANY_SEARCH = "/v1/companies/company-search"
+B2B_PROFILE = "/v1/people/b2b-profile"
+PROFILE_SEARCH = "/v1/people/profile-search"
 
 # §2.1: valid, valid_catch_all and catch_all carry an email (the engine verifies it afterwards);
 # not_found carries none
@@ -354,7 +367,149 @@ PRICES = {
     "company.enrich.profile": Price(
         found=Decimal(1), not_found=Decimal(0), reported=True, source="docs/providers.md §2.3 [L2, SP]"
     ),
+    # resolution and profile (docs/providers.md §15.3): the reported credits_consumed is the cost
+    "company.resolve.domain_from_name": Price(
+        found=Decimal(1), not_found=None, reported=True, source="docs/providers.md §15.3 [L2]"
+    ),
+    "company.resolve.domain_from_linkedin": Price(
+        found=Decimal(1), not_found=None, reported=True, source="docs/providers.md §15.3 [L2]"
+    ),
+    "company.resolve.linkedin_from_domain": Price(
+        found=Decimal(1), not_found=None, reported=True, source="docs/providers.md §15.3 [L2]"
+    ),
+    "person.resolve.linkedin_from_email": Price(
+        found=Decimal(10), not_found=Decimal(0), reported=True, source="docs/providers.md §15.3 [L2]"
+    ),
+    "person.enrich.profile": Price(
+        found=Decimal(1), not_found=None, reported=True, source="docs/providers.md §15.3 [L2]"
+    ),
 }
+# --- catalog growth, part 1: resolution and person profile (issue 13) -------------------------
+
+
+def _company_answer(result: ActionResult, output: dict[str, Any] | None) -> ActionResult:
+    """The company search's answer turned into a resolution's: not_found when the company it found
+    lacks the field asked for (`output` None)."""
+    if result.status is not AttemptStatus.found:
+        return result
+    if output is None:
+        return not_found(http_status=result.http_status, provider_status="field_missing", raw=result.raw)
+    return found(output, http_status=result.http_status, provider_status=result.provider_status, raw=result.raw)
+
+
+@reported_cost
+async def domain_from_linkedin(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """Company search by `profile_url` [§2.3], read `websiteUrl`/`website_url`."""
+    assert isinstance(data, CompanyInput)
+    result = await enrich_company(CompanyInput(linkedin_url=data.linkedin_url), ctx)
+    domain = (result.output or {}).get("domain")
+    return _company_answer(result, {"domain": domain, "domain_source": NAME} if domain else None)
+
+
+@reported_cost
+async def linkedin_from_domain(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """Company search by `company_domain` [§2.3], read `b2b_profile_url` as for the profile."""
+    assert isinstance(data, CompanyInput)
+    result = await enrich_company(CompanyInput(domain=data.best_domain), ctx)
+    url = (result.output or {}).get("linkedin_url")
+    return _company_answer(result, {"linkedin_url": url, "linkedin_source": NAME} if url else None)
+
+
+@reported_cost
+async def domain_from_name(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """Company search by `company_name` [§2.3]; the company found must be named exactly as asked
+    (docs/decisions/0065). Charged 1 credit when a company is found, even one refused here."""
+    assert isinstance(data, CompanyInput)
+    result = await enrich_company(CompanyInput(name=data.name), ctx)
+    profile = result.output or {}
+    if result.status is AttemptStatus.found and not same_name(data.name, profile.get("name")):
+        return not_found(http_status=result.http_status, provider_status="no_exact_match", raw=result.raw)
+    domain = profile.get("domain")
+    return _company_answer(result, {"domain": domain, "domain_source": NAME} if domain else None)
+
+
+def _person_answer(response: Any, body: Any) -> ActionResult | None:
+    """not_found/failed for a people lookup that gave no data; None for a 200 answer to read. A 404
+    with `resource_not_found`/`profile_not_found` is not_found [§2.4]; whether a miss comes as that
+    404 or as 200 without the field is UNCONFIRMED, so both are read."""
+    problem = _problem(body)
+    if response.status_code == 404:
+        if problem is not None and problem[0] in COMPANY_NOT_FOUND_CODES:
+            return not_found(http_status=404, provider_status=problem[0], raw=body)
+        return _error(body, 404)
+    if response.status_code == 400 or problem is not None:
+        return _error(body, response.status_code)
+    if not isinstance(body, dict):
+        return failed("unexpected response shape", http_status=response.status_code, provider_status=None, raw=body)
+    return None
+
+
+def eligible_email(data: BaseModel) -> str | None:
+    assert isinstance(data, PersonInput)
+    return None if data.best_email else "missing_input:work_email|email"
+
+
+@reported_cost
+async def linkedin_from_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """`POST /v1/people/b2b-profile` `{work_email}` → `{profile_url, message, credits_consumed}`
+    (10 credits, free when not found) [L2 `emailToProfile`, SP §2.4]."""
+    assert isinstance(data, PersonInput)
+    response = await ctx.request(
+        "POST", B2B_PROFILE, json_body={"work_email": data.best_email}, headers=_headers(ctx), accept={400, 404}
+    )
+    body: Any = response.json(NAME)
+    if (answer := _person_answer(response, body)) is not None:
+        return answer
+    message = str(body["message"]) if body.get("message") is not None else None
+    url = normalize_linkedin_url(_str(body.get("profile_url")))
+    if url is None:
+        return not_found(http_status=response.status_code, provider_status=message, raw=body)
+    output = {"linkedin_url": url, "linkedin_source": NAME}
+    return found(output, http_status=response.status_code, provider_status=message, raw=body)
+
+
+def eligible_profile(data: BaseModel) -> str | None:
+    assert isinstance(data, PersonInput)
+    return None if data.linkedin_url else "missing_input:linkedin_url"
+
+
+@reported_cost
+async def enrich_person(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """`POST /v1/people/profile-search` `{profile_url}` → `PersonProfile` [L2]: `full_name`,
+    `first_name`, `last_name`, `company_name`, `company_website`, `company_linkedin_url`,
+    `location`, `experiences[{title, subtitle, caption}]`. The title is `professional_title` (L2
+    llms-full.txt), else the first experience's `title` (that it is the current job is UNCONFIRMED);
+    the headline is never taken for the title. No seniority is documented."""
+    assert isinstance(data, PersonInput)
+    response = await ctx.request(
+        "POST", PROFILE_SEARCH, json_body={"profile_url": data.linkedin_url}, headers=_headers(ctx), accept={400, 404}
+    )
+    body: Any = response.json(NAME)
+    if (answer := _person_answer(response, body)) is not None:
+        return answer
+    message = str(body["message"]) if body.get("message") is not None else None
+    experiences = [e for e in body.get("experiences") or [] if isinstance(e, dict)]
+    title = _str(body.get("professional_title")) or (_str(experiences[0].get("title")) if experiences else None)
+    output = {
+        "full_name": _str(body.get("full_name")),
+        "first_name": _str(body.get("first_name")),
+        "last_name": _str(body.get("last_name")),
+        "title": title,
+        "company_name": _str(body.get("company_name")),
+        "company_domain": normalize_domain(_str(body.get("company_website"))),
+        "company_linkedin_url": normalize_linkedin_url(_str(body.get("company_linkedin_url"))),
+        "location": _str(body.get("location")),
+        "linkedin_url": normalize_linkedin_url(_str(body.get("profile_url"))) or data.linkedin_url,
+        "profile_source": NAME,
+    }
+    if not (output["full_name"] or output["first_name"]):
+        # an answer without a person: a miss when nothing was charged, else not understood (as §2.3)
+        if not body.get("credits_consumed"):
+            return not_found(http_status=response.status_code, provider_status=message, raw=body)
+        return failed(
+            "charged answer without a person", http_status=response.status_code, provider_status=message, raw=body
+        )
+    return found(output, http_status=response.status_code, provider_status=message, raw=body)
 
 
 ACTIONS = {
@@ -363,4 +518,15 @@ ACTIONS = {
     ),
     "person.contact.resolve_mobile_phone": Action(provider=NAME, name="resolve_mobile_phone", run=resolve_mobile_phone),
     "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company),
+    "company.resolve.domain_from_name": Action(provider=NAME, name="domain_from_name", run=domain_from_name),
+    "company.resolve.domain_from_linkedin": Action(
+        provider=NAME, name="domain_from_linkedin", run=domain_from_linkedin
+    ),
+    "company.resolve.linkedin_from_domain": Action(
+        provider=NAME, name="linkedin_from_domain", run=linkedin_from_domain
+    ),
+    "person.resolve.linkedin_from_email": Action(
+        provider=NAME, name="linkedin_from_email", run=linkedin_from_email, eligible=eligible_email
+    ),
+    "person.enrich.profile": Action(provider=NAME, name="profile", run=enrich_person, eligible=eligible_profile),
 }

@@ -66,7 +66,10 @@ def _request(task: ResearchTask, data: BaseModel, ctx: Context) -> dict[str, Any
     # UNCONFIRMED (§11.2): that web_search and a json_schema format combine in one call; the
     # setting `openai_web_search` turns the search off if the API refuses the combination
     if ctx.options.web_search:
-        body["tools"] = [{"type": "web_search", "filters": {"allowed_domains": task.search_domains(domain)}}]
+        tool: dict[str, Any] = {"type": "web_search"}
+        if allowed := task.search_domains(domain):
+            tool["filters"] = {"allowed_domains": allowed}
+        body["tools"] = [tool]
     return body
 
 
@@ -202,7 +205,12 @@ async def resolve_pricing_page_url(data: BaseModel, ctx: Context) -> ActionResul
 PRICES = {
     "company.research.resolve_g2_url": UNKNOWN_PRICE,
     "company.research.resolve_pricing_page_url": UNKNOWN_PRICE,
+    "company.resolve.domain_from_name": UNKNOWN_PRICE,
 }
+
+
+async def domain_from_name(data: BaseModel, ctx: Context) -> ActionResult:
+    return await _research.checked_domain(await _resolve(_research.WEBSITE, data, ctx), NAME)
 
 
 ACTIONS = {
@@ -210,4 +218,5 @@ ACTIONS = {
     "company.research.resolve_pricing_page_url": Action(
         provider=NAME, name="resolve_pricing_page_url", run=resolve_pricing_page_url
     ),
+    "company.resolve.domain_from_name": Action(provider=NAME, name="domain_from_name", run=domain_from_name),
 }

@@ -15,12 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.contracts.entities import CompanyInput, SearchInput
+from app.contracts.entities import CompanyInput, PersonInput, SearchInput
 from app.contracts.normalize import normalize_domain, normalize_linkedin_url
 from app.providers._fields import as_dict as _dict
 from app.providers._fields import as_int as _int
 from app.providers._fields import text as _text
 from app.providers._http import ProviderResponse
+from app.providers._resolve import first_exact
 from app.providers._search import page_answer, skip_reason
 from app.providers.base import Action, ActionContext, ActionResult, Price, ProviderOptions, failed, found, not_found
 
@@ -31,6 +32,7 @@ TIMEOUT_SECONDS = 30.0
 ENRICH_COMPANY_PATH = "/enrich-company"
 SEARCH_COMPANY_PATH = "/search-company"
 SEARCH_PERSON_PATH = "/search-person"
+ENRICH_PERSON_PATH = "/enrich-person"
 # [§5.4, P7 https://prospeo.io/api-docs/rate-limits] enrichment and search are limited separately,
 # per second: enrichment 5/s (Starter, Growth) to 30/s (Pro); search 1/s (Starter), 2/s (Growth),
 # 5/s (Pro). The defaults are the Starter plan's; settings raise them.
@@ -267,11 +269,178 @@ PRICES = {
     "person.search": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §5.2 [P1]"),
     "company.enrich.profile": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §5.1 [P5]"),
     "company.search": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §5.2 [P2]"),
+    # resolution and profile (§15.2). A match that lacks the asked field is charged but answers
+    # not_found, so a not_found's cost is unknown unless no match is certain (NO_MATCH is free).
+    "company.resolve.domain_from_name": Price(found=Decimal(1), not_found=None, source="docs/providers.md §15.2 [P2]"),
+    "company.resolve.domain_from_linkedin": Price(found=Decimal(1), not_found=None, source="docs/providers.md §15.2"),
+    "company.resolve.linkedin_from_domain": Price(found=Decimal(1), not_found=None, source="docs/providers.md §15.2"),
+    "person.resolve.linkedin_from_email": Price(
+        found=Decimal(1), not_found=None, source="docs/providers.md §15.2 [P4]"
+    ),
+    "person.enrich.profile": Price(found=Decimal(1), not_found=Decimal(0), source="docs/providers.md §15.2 [P4]"),
 }
+# --- catalog growth, part 1: resolution and person profile (issue 13) -------------------------
+
+
+async def _enrich_company_by(ctx: ActionContext, fields: dict[str, Any]) -> tuple[ActionResult | None, Any, int]:
+    """`/enrich-company` [§5.1] with the given datapoints: (the refusal or None, body, HTTP status)."""
+    response, payload = await _post(ctx, ENRICH_COMPANY_PATH, {"data": {k: v for k, v in fields.items() if v}})
+    if (refused := _refusal(response, payload)) is not None:
+        return refused, payload, response.status_code
+    if not isinstance(payload.get("company"), dict):
+        return (
+            failed("no company in the answer", http_status=response.status_code, provider_status=None, raw=payload),
+            payload,
+            response.status_code,
+        )
+    return None, payload, response.status_code
+
+
+async def domain_from_linkedin(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """LinkedIn → domain: enrich by `company_linkedin_url`, read `company.domain` [SP §5.1]."""
+    assert isinstance(data, CompanyInput)
+    refused, payload, status = await _enrich_company_by(ctx, {"company_linkedin_url": data.linkedin_url})
+    if refused is not None:
+        return refused
+    domain = _company_fields(payload["company"])["domain"]
+    if domain is None:
+        return not_found(http_status=status, provider_status="no_domain", raw=payload)
+    return found({"domain": domain, "domain_source": NAME}, http_status=status, provider_status=None, raw=payload)
+
+
+async def linkedin_from_domain(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """Domain → LinkedIn: enrich by `company_website`, read `company.linkedin_url` [SP §5.1]."""
+    assert isinstance(data, CompanyInput)
+    refused, payload, status = await _enrich_company_by(ctx, {"company_website": data.best_domain})
+    if refused is not None:
+        return refused
+    url = _company_fields(payload["company"])["linkedin_url"]
+    if url is None:
+        return not_found(http_status=status, provider_status="no_linkedin_url", raw=payload)
+    output = {"linkedin_url": url, "linkedin_source": NAME}
+    return found(output, http_status=status, provider_status=None, raw=payload)
+
+
+async def domain_from_name(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """`/search-company` with the API-only `filters.company.names` [§5.2]; only a company named
+    exactly as asked is the answer (docs/decisions/0065). One credit per page with a result."""
+    assert isinstance(data, CompanyInput)
+    name = data.name or ""
+    body = {"page": 1, "filters": {"company": {"names": {"include": [name]}}}}
+    response, payload = await _post(ctx, SEARCH_COMPANY_PATH, body)
+    if (refused := _refusal(response, payload)) is not None:
+        return refused
+    rows = payload.get("results")
+    if not isinstance(rows, list):
+        return failed(
+            "no results list in the answer", http_status=response.status_code, provider_status=None, raw=payload
+        )
+    companies = [_company_fields(_dict(r.get("company"))) for r in rows if isinstance(r, dict)]
+    domain = first_exact(name, ((c["name"], c["domain"]) for c in companies if c["domain"]))
+    if domain is None:
+        return not_found(http_status=response.status_code, provider_status="no_exact_match", raw=payload)
+    output = {"domain": domain, "domain_source": NAME}
+    return found(output, http_status=response.status_code, provider_status=None, raw=payload)
+
+
+def _person_datapoints(data: PersonInput) -> dict[str, Any]:
+    """`/enrich-person` `data` [P4]: every datapoint known; its minimum is a LinkedIn URL, an email,
+    or a name with a company field."""
+    fields = {
+        "linkedin_url": data.linkedin_url,
+        "email": data.best_email,
+        "first_name": data.first_name,
+        "last_name": data.last_name,
+        "full_name": data.full_name,
+        "company_website": data.company_domain,
+        "company_name": data.company_name,
+        "company_linkedin_url": data.company_linkedin_url,
+    }
+    return {k: v for k, v in fields.items() if v}
+
+
+async def _enrich_person(data: BaseModel, ctx: ActionContext) -> tuple[ActionResult | None, Any, int]:
+    """`/enrich-person` [P4, SP §5.2] without the mobile (10 credits): 1 credit per match, none for
+    NO_MATCH or a record already enriched on the account."""
+    assert isinstance(data, PersonInput)
+    body = {"only_verified_email": False, "enrich_mobile": False, "data": _person_datapoints(data)}
+    response, payload = await _post(ctx, ENRICH_PERSON_PATH, body)
+    if (refused := _refusal(response, payload)) is not None:
+        return refused, payload, response.status_code
+    if not isinstance(payload.get("person"), dict):
+        return (
+            failed("no person in the answer", http_status=response.status_code, provider_status=None, raw=payload),
+            payload,
+            response.status_code,
+        )
+    return None, payload, response.status_code
+
+
+def eligible_email(data: BaseModel) -> str | None:
+    assert isinstance(data, PersonInput)
+    return None if data.best_email else "missing_input:work_email|email"
+
+
+async def linkedin_from_email(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    assert isinstance(data, PersonInput)
+    # only the email is sent: the answer must be the person behind it, not a name look-alike
+    refused, payload, status = await _enrich_person(PersonInput(email=data.best_email), ctx)
+    if refused is not None:
+        return refused
+    url = normalize_linkedin_url(payload["person"].get("linkedin_url"))
+    if url is None:
+        return not_found(http_status=status, provider_status="no_linkedin_url", raw=payload)
+    return found({"linkedin_url": url, "linkedin_source": NAME}, http_status=status, provider_status=None, raw=payload)
+
+
+def _current_job(person: dict[str, Any]) -> dict[str, Any]:
+    """The current `job_history` entry (the first marked `current`) [P4 person object]."""
+    jobs = [j for j in person.get("job_history") or [] if isinstance(j, dict)]
+    return next((j for j in jobs if j.get("current") is True), {})
+
+
+async def enrich_person(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """`person{full_name, first_name, last_name, linkedin_url, current_job_title, job_history[]}` and
+    the employer `company{name, domain, website, linkedin_url}` [P4]. The person's `location` and
+    `seniority` fields are UNCONFIRMED (the company object's `location{city, state, country}` shape is
+    assumed): read when present, else null."""
+    refused, payload, status = await _enrich_person(data, ctx)
+    if refused is not None:
+        return refused
+    person, company = payload["person"], _dict(payload.get("company"))
+    job = _current_job(person)
+    location = _dict(person.get("location"))
+    place = [_text(location.get(k)) for k in ("city", "state", "country")]
+    employer = _company_fields(company) if company else {"name": None, "domain": None, "linkedin_url": None}
+    output = {
+        "full_name": _text(person.get("full_name")),
+        "first_name": _text(person.get("first_name")),
+        "last_name": _text(person.get("last_name")),
+        "title": _text(person.get("current_job_title")) or _text(job.get("title")),
+        "seniority": _text(person.get("seniority")) or _text(job.get("seniority")),
+        "company_name": employer["name"] or _text(job.get("company_name")),
+        "company_domain": employer["domain"],
+        "company_linkedin_url": employer["linkedin_url"],
+        "location": ", ".join(p for p in place if p) or None,
+        "linkedin_url": normalize_linkedin_url(person.get("linkedin_url")),
+        "profile_source": NAME,
+    }
+    return found(output, http_status=status, provider_status=None, raw=payload)
 
 
 ACTIONS = {
     "person.search": Action(provider=NAME, name="search", run=search_people, eligible=eligible_person_search),
     "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company),
     "company.search": Action(provider=NAME, name="search", run=search_companies, eligible=eligible_company_search),
+    "company.resolve.domain_from_name": Action(provider=NAME, name="domain_from_name", run=domain_from_name),
+    "company.resolve.domain_from_linkedin": Action(
+        provider=NAME, name="domain_from_linkedin", run=domain_from_linkedin
+    ),
+    "company.resolve.linkedin_from_domain": Action(
+        provider=NAME, name="linkedin_from_domain", run=linkedin_from_domain
+    ),
+    "person.resolve.linkedin_from_email": Action(
+        provider=NAME, name="linkedin_from_email", run=linkedin_from_email, eligible=eligible_email
+    ),
+    "person.enrich.profile": Action(provider=NAME, name="profile", run=enrich_person),
 }

@@ -457,3 +457,33 @@ async def fresh_output(
         FRESH_OUTPUT[entity_type], org_id, company_id, keys[0], keys[1], operation_id, max_age_hours
     )
     return (row["data"], row["output"]) if row else None
+
+
+# --- detect_changes: the org's stored record of an entity, by natural key ------------------------
+
+# Like the upsert finds it (without locking); a NULL company scope searches every company of the
+# org and takes the most recently updated record.
+STORED_ENTITY = {
+    entity_type: f"""
+SELECT data, record_version FROM {table}
+WHERE org_id = $1 AND ($2::uuid IS NULL OR company_id = $2)
+  AND (($3::{type1} IS NOT NULL AND {key1} = $3) OR ($4::{type2} IS NOT NULL AND {key2} = $4))
+ORDER BY ({key1} = $3) DESC NULLS LAST, updated_at DESC, id DESC
+LIMIT 1
+"""
+    for entity_type, (table, key1, type1, key2, type2) in _FRESH_KEYS.items()
+}
+
+
+async def stored_entity(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    company_scope: uuid.UUID | None,
+    entity_type: str,
+    keys: tuple[str | None, str | None],
+) -> tuple[dict[str, Any], int] | None:
+    """(data, record_version) of the org's record; `keys` as for `fresh_output`."""
+    if keys == (None, None):
+        return None
+    row = await conn.fetchrow(STORED_ENTITY[entity_type], org_id, company_scope, keys[0], keys[1])
+    return (row["data"], row["record_version"]) if row else None

@@ -25,16 +25,20 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from app.auth.context import AuthContext
+from app.contracts.catalog import Strategy
 from app.contracts.entities import EntityType
 from app.db import Db
 from app.errors import BadRequest, PaymentRequired
 from app.models.execute import ExecuteOptions, ExecuteRequest, ExecuteResult
 from app.operations.engine import BUDGET_EXHAUSTED, Attempt, Engine, ExecutionOptions, OperationResult
+from app.operations.local import StoredEntity
 from app.operations.redact import redact
 from app.operations.registry import REGISTRY, Operation
 from app.operations.result_cache import cache_key
 from app.providers.base import AttemptStatus
+from app.repositories import entities as entities_repo
 from app.repositories import operation_runs as operation_runs_repo
+from app.services import entities as entities_service
 from app.services import provider_keys as provider_keys_service
 from app.services.budgets import BudgetGate
 
@@ -164,14 +168,17 @@ async def obtain(
     *,
     max_inline_wait_seconds: float | None = None,
     budget_company_id: uuid.UUID | None = None,
+    entity_company_id: uuid.UUID | None = None,
 ) -> Outcome:
     """The operation's answer for this org, to `record`: from the cache, from a concurrent identical
     lookup, or from the providers. Raises BadRequest, before any provider is called, for an unknown
     operation, another entity type, an input the operation cannot take or a provider order it
     cannot use.
-    The caller records the outcome (that also releases the claim a leading lookup holds).
     Every provider call first reserves on the budgets covering the org and `budget_company_id`
-    (default: the caller's company); a refusal ends the outcome failed `budget_exhausted`."""
+    (default: the caller's company); a refusal ends the outcome failed `budget_exhausted`.
+    `entity_company_id` is where an operation that reads the stored entity looks for it (a
+    pipeline step: its run's company; /execute: the caller's company scope, None for all the org's).
+    The caller records the outcome (that also releases the claim a leading lookup holds)."""
     started = clock()
     operation, data = _resolve(operation_id, entity_type, input)
     given = options.model_dump(exclude_none=True) if options else {}
@@ -184,6 +191,11 @@ async def obtain(
     order = engine.order(operation, exec_options)
     key = cache_key(operation, data, order, engine.verify_order(operation, exec_options))
     lookup = _Lookup(db, engine, auth, operation, data, given, key, started)
+    if operation.spec.strategy is Strategy.local:
+        # no provider to spare, and a comparison with the stored record is only true now: never cached
+        if operation.spec.reads_stored_entity and not operation.spec.minimum(data):
+            exec_options.stored_entity = await _stored_entity(db, auth, operation, data, entity_company_id)
+        return await lookup.fresh(exec_options)
     if operation.spec.minimum(data):
         # fails at once without a provider: nothing to share, and failures are never cached
         return await lookup.fresh(exec_options)
@@ -236,6 +248,22 @@ async def _lead(lookup: "_Lookup", exec_options: ExecutionOptions) -> Outcome:
         raise
 
 
+async def _stored_entity(
+    db: Db, auth: AuthContext, operation: Operation, data: BaseModel, company_id: uuid.UUID | None
+) -> StoredEntity | None:
+    """The org's record of the entity, by natural key, within `company_id` (every company of the org
+    when None: the most recently updated record wins)."""
+    fields = data.model_dump(mode="json", exclude_none=True)
+    entity_type = operation.spec.entity_type.value
+    if entity_type == "company":
+        keys = entities_service.company_keys(fields)
+    else:
+        keys = entities_service.person_keys(fields)
+    async with db.transaction() as conn:
+        row = await entities_repo.stored_entity(conn, auth.tenant_org_id, company_id, entity_type, keys)
+    return StoredEntity(data=row[0], record_version=row[1]) if row is not None else None
+
+
 @dataclass
 class _Lookup:
     db: Db
@@ -281,7 +309,16 @@ async def release(conn: asyncpg.Connection, auth: AuthContext, outcome: Outcome)
 async def execute(db: Db, engine: Engine, auth: AuthContext, body: ExecuteRequest) -> ExecuteResult:
     """`/api/v1/execute`: the cached, shared or fresh answer, recorded in one short transaction;
     402 `budget_exhausted` when a budget refused a provider call."""
-    outcome = await obtain(db, engine, auth, body.operation_id, body.entity_type, body.input, body.options)
+    outcome = await obtain(
+        db,
+        engine,
+        auth,
+        body.operation_id,
+        body.entity_type,
+        body.input,
+        body.options,
+        entity_company_id=auth.company_id,
+    )
     async with db.transaction() as conn:
         run_id = await record(conn, engine, auth, outcome)
     result = outcome.result

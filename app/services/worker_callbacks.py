@@ -143,6 +143,7 @@ async def _attempt(
             max_inline_wait_seconds=max_inline_wait_seconds,
             # the run's company pays, whichever credential the worker called with
             budget_company_id=step.company_id,
+            entity_company_id=step.company_id,
         )
     except AppError as e:
         return None, "failed", None, [], f"{e.code}: {e.message}"

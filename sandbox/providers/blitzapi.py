@@ -38,6 +38,8 @@ class BlitzApi(Provider):
             Endpoint("POST", "/v2/enrichment/company", self.company),
             Endpoint("POST", "/v2/enrichment/phone", self.phone),
             Endpoint("POST", "/v2/enrichment/email", self.email),
+            Endpoint("POST", "/v2/enrichment/linkedin-to-domain", self.linkedin_to_domain),
+            Endpoint("POST", "/v2/enrichment/email-to-person", self.email_to_person),
             Endpoint("POST", "/v2/search/companies", self.search_companies),
             Endpoint("POST", "/v2/search/people", self.search_people),
             Endpoint("POST", "/v2/search/employee-finder", self.employee_finder),
@@ -147,6 +149,35 @@ class BlitzApi(Provider):
             "email_domain": p.domain,
         }
         return json_response({"found": True, "email": p.email, "all_emails": [entry]})
+
+    async def linkedin_to_domain(self, request: Request) -> Response:
+        body, error = await self._body(request)
+        if error:
+            return error
+        url = text_field(body, "company_linkedin_url")
+        if not url or not data.linkedin_slug(url):
+            return self.invalid("company_linkedin_url is required")
+        trigger = data.trigger_of(url)
+        if response := self.trigger_response(trigger):
+            return response
+        if data.is_not_found(self.name, data.company_key(url), trigger):
+            return json_response({"found": False, "email_domain": None})
+        return json_response({"found": True, "email_domain": data.company(url).domain})
+
+    async def email_to_person(self, request: Request) -> Response:
+        body, error = await self._body(request)
+        if error:
+            return error
+        email = text_field(body, "email")
+        if not email or "@" not in email:
+            return self.invalid("email is required")
+        trigger = data.trigger_of(email)
+        if response := self.trigger_response(trigger):
+            return response
+        person = data.person_from_email(email)
+        if data.is_not_found(self.name, "person:" + person.linkedin_slug, trigger):
+            return json_response({"found": False, "person": None})
+        return json_response({"found": True, "person": self._person(person, data.company(person.domain))})
 
     async def key_info(self, request: Request) -> Response:
         if denied := self._denied(request):

@@ -26,6 +26,8 @@ class LeadMagic(Provider):
             Endpoint("POST", "/v1/people/email-finder", self.email_finder),
             Endpoint("POST", "/v1/people/mobile-finder", self.mobile_finder),
             Endpoint("POST", "/v1/companies/company-search", self.company_search),
+            Endpoint("POST", "/v1/people/b2b-profile", self.b2b_profile),
+            Endpoint("POST", "/v1/people/profile-search", self.profile_search),
         ]
 
     def problem(
@@ -215,6 +217,58 @@ class LeadMagic(Provider):
                 "message": "Mobile number found.",
             },
             headers={"X-Credits-Cost": "5"},
+        )
+
+    async def b2b_profile(self, request: Request) -> Response:
+        """Email → profile URL (10 credits, free when not found; docs/providers.md §2)."""
+        body, error = await self._body(request)
+        if error:
+            return error
+        email = text_field(body, "work_email")
+        if not email:
+            return self._missing("work_email")
+        trigger = data.trigger_of(email)
+        if response := self.trigger_response(trigger):
+            return response
+        person = data.person_from_email(email)
+        if data.is_not_found(self.name, "b2b:" + person.linkedin_slug, trigger):
+            return json_response({"profile_url": None, "message": "Profile URL not found", "credits_consumed": 0})
+        return json_response(
+            {"profile_url": person.linkedin_url, "message": "Profile URL found", "credits_consumed": 10}
+        )
+
+    async def profile_search(self, request: Request) -> Response:
+        """Profile URL → `PersonProfile` (docs/providers.md §2); a miss is the 404 problem body."""
+        body, error = await self._body(request)
+        if error:
+            return error
+        url = text_field(body, "profile_url")
+        if not url:
+            return self._missing("profile_url")
+        trigger = data.trigger_of(url)
+        if response := self.trigger_response(trigger):
+            return response
+        slug = data.linkedin_slug(url) or data.slugify(url)
+        if data.is_not_found(self.name, "profile:" + slug, trigger):
+            return self.problem(404, "profile_not_found", "Not Found", "No profile for this URL.")
+        person = data.person_from_slug(slug)
+        company = data.company(person.domain)
+        return json_response(
+            {
+                "profile_url": person.linkedin_url,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "full_name": person.full_name,
+                "public_identifier": person.linkedin_slug,
+                "headline": f"{person.title} at {company.name}",
+                "professional_title": person.title,
+                "company_name": company.name,
+                "company_website": company.domain,
+                "company_linkedin_url": company.linkedin_url,
+                "location": f"{person.city}, {person.state_code}",
+                "experiences": [{"title": person.title, "subtitle": company.name, "caption": "2020 - Present"}],
+                "credits_consumed": 1,
+            }
         )
 
     async def company_search(self, request: Request) -> Response:

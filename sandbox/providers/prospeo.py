@@ -13,7 +13,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox import VALID_KEY, data, search
-from sandbox.providers.base import Endpoint, Provider, json_response, page_count, read_json, retry_after_header
+from sandbox.providers.base import (
+    Endpoint,
+    Provider,
+    json_response,
+    page_count,
+    read_json,
+    retry_after_header,
+    text_field,
+)
 
 PER_PAGE = 25
 MAX_PAGE = 1000
@@ -33,6 +41,7 @@ class Prospeo(Provider):
             Endpoint("POST", "/enrich-company", self.enrich_company),
             Endpoint("POST", "/search-company", self.search_company),
             Endpoint("POST", "/search-person", self.search_person),
+            Endpoint("POST", "/enrich-person", self.enrich_person),
         ]
 
     def reset(self) -> None:
@@ -108,6 +117,53 @@ class Prospeo(Provider):
         company = data.company(identifier)
         body = {"error": False, "free_enrichment": False, "company": self._company(company)}
         return json_response(body, 200, headers)
+
+    async def enrich_person(self, request: Request) -> Response:
+        """`/enrich-person` (docs/providers.md §5, SP §5.2): a LinkedIn URL, an email, or a name with a
+        company field identifies the person; the answer holds `person` and `company`."""
+        body, error = await self._body(request)
+        if error:
+            return error
+        assert body is not None
+        headers = self._headers("enrich")
+        fields = body.get("data") if isinstance(body.get("data"), dict) else {}
+        linkedin, email = text_field(fields, "linkedin_url"), text_field(fields, "email")
+        first, last = text_field(fields, "first_name"), text_field(fields, "last_name")
+        if not (first or last):
+            first, last = data.split_full_name(text_field(fields, "full_name"))
+        company_field = text_field(fields, "company_website", "company_name", "company_linkedin_url")
+        if not (linkedin or email or ((first or last) and company_field)):
+            return self.error("INVALID_DATAPOINTS", headers=headers)
+        trigger = data.trigger_of([v for v in (linkedin, email, company_field) if v])
+        if response := self.trigger_response(trigger):
+            response.headers.update(headers)
+            return response
+        if linkedin:
+            person = data.person_from_slug(data.linkedin_slug(linkedin) or data.slugify(linkedin))
+        elif email:
+            person = data.person_from_email(email)
+        else:
+            person = data.person(first, last, company_field)
+        if data.is_not_found(self.name, "person:" + person.linkedin_slug, trigger):
+            return self.error("NO_MATCH", headers=headers)
+        company = data.company(person.domain)
+        answer = {
+            "error": False,
+            "free_enrichment": False,
+            "person": {
+                "person_id": person.person_id,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "full_name": person.full_name,
+                "linkedin_url": person.linkedin_url,
+                "headline": f"{person.title} at {company.name}",
+                "current_job_title": person.title,
+                "job_history": [{"title": person.title, "company_name": company.name, "current": True}],
+                "email": {"status": "VERIFIED", "revealed": True, "email": person.email},
+            },
+            "company": self._company(company),
+        }
+        return json_response(answer, 200, headers)
 
     @staticmethod
     def _company(c: data.Company) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import pytest
 from app.auth.context import Role
 from app.db import get_conn, get_db
 from app.main import create_app
+from app.operations.registry import REGISTRY
 from tests.conftest import SavepointDb, make_settings
 from tests.factories import create_tenant
 from tests.sandbox_server import sandbox_provider_env, start_sandbox
@@ -122,6 +123,63 @@ CASES = [
         {"found"},
         lambda o: o["pricing_page_url"].startswith("https://found-acme.com/"),
     ),
+    # catalog growth, part 1 (issue 13)
+    (
+        "company.resolve.domain_from_name",
+        "company",
+        {"name": "Found Acme"},
+        {"found"},
+        lambda o: o == {"domain": "foundacme.com", "domain_source": "prospeo"},
+    ),
+    (
+        "company.resolve.domain_from_email",
+        "company",
+        {"email": "jane.doe@found-acme.com"},
+        {"found"},
+        lambda o: o == {"domain": "found-acme.com", "domain_source": "email"},
+    ),
+    (
+        "company.resolve.domain_from_linkedin",
+        "company",
+        {"linkedin_url": "https://www.linkedin.com/company/found-acme"},
+        {"found"},
+        lambda o: o["domain"] == "found-acme.com" and o["domain_source"] == "blitzapi",
+    ),
+    (
+        "company.resolve.linkedin_from_domain",
+        "company",
+        {"domain": "found-acme.com"},
+        {"found"},
+        lambda o: o["linkedin_url"] == "https://www.linkedin.com/company/found-acme",
+    ),
+    (
+        "person.resolve.linkedin_from_email",
+        "person",
+        {"work_email": "found.jane@found-acme.com"},
+        {"found"},
+        lambda o: o["linkedin_url"].startswith("https://www.linkedin.com/in/found-jane"),
+    ),
+    (
+        "person.enrich.profile",
+        "person",
+        {"linkedin_url": "https://www.linkedin.com/in/found-jane-doe"},
+        {"found"},
+        lambda o: o["title"] and o["company_domain"] and o["profile_source"] == "prospeo",
+    ),
+    (
+        "person.derive.detect_changes",
+        "person",
+        {"linkedin_url": "https://www.linkedin.com/in/found-jane-doe", "title": "CEO"},
+        {"found"},
+        lambda o: o == {"changed": [], "compared_to_version": None, "job_changed": False},
+    ),
+    (
+        "company.derive.detect_changes",
+        "company",
+        {"domain": "found-acme.com", "name": "Acme"},
+        {"found"},
+        lambda o: o == {"changed": [], "compared_to_version": None},
+    ),
 ]
 
 
@@ -147,6 +205,9 @@ async def test_the_operation_runs_end_to_end_against_the_sandbox(
     assert result["status"] in statuses, result
     assert check(result["output"]), result["output"]
     assert any(a["status"] in ("found", "verified") for a in result["provider_attempts"])
+    # a local operation's attempt is our own function's, never a provider's
+    local = not REGISTRY[operation_id].spec.default_providers
+    assert all((a["provider"] == "local") is local for a in result["provider_attempts"])
     got = await sclient.post("/api/operation-runs/get", json={"run_id": result["run_id"]}, headers=headers)
     run = got.json()["data"]
     assert run["status"] == result["status"] and run["output"] == result["output"]

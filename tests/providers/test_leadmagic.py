@@ -116,6 +116,12 @@ def test_the_actions_cover_the_catalog_operations():
         "person.contact.resolve_email",
         "person.contact.resolve_mobile_phone",
         "company.enrich.profile",
+        # catalog growth, part 1 (issue 13)
+        "company.resolve.domain_from_name",
+        "company.resolve.domain_from_linkedin",
+        "company.resolve.linkedin_from_domain",
+        "person.resolve.linkedin_from_email",
+        "person.enrich.profile",
     }
     assert leadmagic.ACTIONS["person.contact.resolve_email"].run is leadmagic.resolve_email
     assert leadmagic.ACTIONS["person.contact.resolve_mobile_phone"].run is leadmagic.resolve_mobile_phone
