@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -148,9 +148,7 @@ def parse_csv(
     limits = csv_fields.importable_fields(entity_type)
     row = 0
     try:
-        header = next(reader, None)
-        while header is not None and not any(h.strip() for h in header):
-            header = next(reader, None)  # blank lines before the header
+        header = _header(reader)
         if header is None:
             raise BadRequest("the file has no header row", code="csv_empty")
         by_position, columns, ignored = _columns(header, entity_type, mapping)
@@ -205,6 +203,16 @@ def parse_csv(
     if not inputs:
         raise BadRequest("the file has a header but no data rows", code="csv_empty")
     return ParsedCsv(inputs, columns, ignored)
+
+
+def _header(reader: Iterator[list[str]]) -> list[str] | None:
+    try:
+        header = next(reader, None)
+        while header is not None and not any(h.strip() for h in header):
+            header = next(reader, None)  # blank lines before the header
+    except csv.Error as e:
+        raise BadRequest(f"the header row is not valid CSV: {e}", code="invalid_csv") from None
+    return header
 
 
 def _check_row(

@@ -187,6 +187,16 @@ class TestSubmitCsv:
         assert r.json()["error"]["code"] == code
         assert await _counts(conn) == before
 
+    async def test_a_header_the_csv_reader_cannot_read_is_a_400(self, client, conn, tenant):
+        # found by tests/reliability/test_hostile_input.py: a field over the reader's limit was a 500
+        before = await _counts(conn)
+        r = await upload(client, tenant, tenant.blueprint, "x" * 200_000 + "\nacme.com\n")
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["code"] == "invalid_csv"
+        r = await upload(client, tenant, tenant.blueprint, '"domain\nacme.com\n')
+        assert r.status_code == 400, r.text
+        assert await _counts(conn) == before
+
     async def test_a_broken_quote_is_a_bad_row(self, client, conn, tenant):
         r = await upload(client, tenant, tenant.blueprint, 'domain,name\nacme.com,"Acme" Inc\n')
         assert r.status_code == 400
