@@ -222,7 +222,7 @@ class TestSubmitCsv:
         assert r.status_code == 422, r.text
 
     async def test_a_file_over_the_body_limit_is_413_while_it_streams(self, client, conn, tenant, app):
-        limit = app.state.settings.max_body_bytes if hasattr(app.state, "settings") else 10 * 1024 * 1024
+        limit = app.state.settings.max_body_bytes
         before = await _counts(conn)
 
         async def body():
