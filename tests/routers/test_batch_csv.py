@@ -239,8 +239,10 @@ class TestSubmitCsv:
         assert await _counts(conn) == before
 
     async def test_ten_thousand_rows(self, client, conn, tenant):
+        # one step per run: the test is about the rows, and the suite shares two cores
+        blueprint = await create_blueprint(conn, tenant.org.id, ("company.enrich.profile",))
         body = "Company Domain,Company Name\n" + "".join(f"acme{i}.com,Acme {i}\n" for i in range(10_000))
-        r = await upload(client, tenant, tenant.blueprint, body)
+        r = await upload(client, tenant, blueprint, body)
         assert r.status_code == 200, r.text
         sid = uuid.UUID(r.json()["data"]["submission_id"])
         assert await conn.fetchval("SELECT count(*) FROM pipeline_runs WHERE submission_id = $1", sid) == 10_000
@@ -442,8 +444,9 @@ class TestExport:
         assert raw["name"] == evil and raw["description"] == "-2+3"
 
     async def test_ten_thousand_runs_stream_in_pages(self, client, conn, tenant, app):
+        blueprint = await create_blueprint(conn, tenant.org.id, ("company.enrich.profile",))
         body = "domain\n" + "".join(f"acme{i}.com\n" for i in range(10_000))
-        r = await upload(client, tenant, tenant.blueprint, body)
+        r = await upload(client, tenant, blueprint, body)
         sid = uuid.UUID(r.json()["data"]["submission_id"])
         chunks = await _asgi_body_messages(
             app, "/api/v1/batch/export", {"submission_id": str(sid)}, tenant.headers(Role.org_admin)
