@@ -1,11 +1,12 @@
-"""`python -m app <command>`: migrate, bootstrap, run (the whole local stack), and the data-key
-commands (reencrypt-keys, generate-encryption-key)."""
+"""`python -m app <command>`: migrate, bootstrap, run (the whole local stack), submit (a CSV), and
+the data-key commands (reencrypt-keys, generate-encryption-key)."""
 
 import asyncio
 import json
 import logging
 import os
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -251,3 +252,33 @@ def demo() -> None:
     except StopRequested:
         code = 0
     raise typer.Exit(code=code)
+
+
+@cli.command()
+def submit(
+    csv_file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="UTF-8 CSV with a header row")],
+    blueprint: Annotated[str, typer.Option("--blueprint", help="The blueprint's name or id")],
+    out: Annotated[Path | None, typer.Option(help="Results CSV (default: FILE.results.csv)")] = None,
+    api_url: Annotated[str, typer.Option(envvar="DATA_ENGINE_API_URL")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None, typer.Option(envvar="DATA_ENGINE_API_TOKEN", show_envvar=True, help="An API token")
+    ] = None,
+    company_id: Annotated[str | None, typer.Option(help="The client company (org-wide tokens)")] = None,
+    mapping: Annotated[str | None, typer.Option(help='JSON column → field, e.g. {"E-post": "work_email"}')] = None,
+    poll_seconds: Annotated[float, typer.Option(min=0.1, help="Seconds between status reads")] = 2.0,
+) -> None:
+    """Submit a CSV to a running API, follow its progress, and write the results CSV."""
+    from app.csv_client import submit as submit_csv
+
+    raise typer.Exit(
+        code=submit_csv(
+            csv_file,
+            blueprint,
+            out=out,
+            api_url=api_url,
+            token=token,
+            company_id=company_id,
+            mapping=mapping,
+            poll_seconds=poll_seconds,
+        )
+    )

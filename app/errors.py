@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -108,14 +108,26 @@ def _clean_validation_errors(errors: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def _takes_form(request: Request) -> bool:
+    """The matched route reads a multipart form (`batch/submit-csv`), not JSON."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    return isinstance(getattr(body_field, "field_info", None), params.Form)
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(e.get("type") in ("json_invalid", "json_type") for e in errors):
         return _json_error(400, "invalid_json", "the request body is not valid JSON")
     content_type = request.headers.get("content-type", "")
-    if request.headers.get("content-length", "0") != "0" and "json" not in content_type:
-        return _json_error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+    if request.headers.get("content-length", "0") != "0":
+        if _takes_form(request):
+            if "multipart/form-data" not in content_type:
+                return _json_error(415, "unsupported_media_type", "send the body as multipart/form-data")
+        elif "json" not in content_type:
+            return _json_error(
+                415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"
+            )
     if errors and all(e.get("type") in BAD_INPUT_ERROR_TYPES for e in errors):
         first = errors[0]
         loc = [str(p) for p in first.get("loc", ())]

@@ -21,6 +21,7 @@ from app.ratelimit import LoginThrottle, RateLimiter
 from app.routers import (
     api_tokens,
     auth,
+    batch_csv,
     blueprints,
     budgets,
     companies,
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         execute.router,
         operation_runs.router,
         submissions.router,
+        batch_csv.router,
         pipeline_runs.router,
         entities.router,
         worker_callbacks.router,

@@ -23,6 +23,7 @@ _ALL = frozenset(Role)
 POLICY: dict[Permission, frozenset[Role]] = {
     Permission.read_tenant_data: _ALL,
     Permission.execute: _ALL,
+    # batch/submit, batch/submit-csv, batch/cancel (batch/export reads: read_tenant_data)
     Permission.batch_submit: frozenset({Role.org_admin, Role.company_admin}),
     Permission.blueprints_read: _ALL,
     Permission.blueprints_write: frozenset({Role.org_admin}),

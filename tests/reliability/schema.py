@@ -55,6 +55,8 @@ ROLES_ALLOWED: dict[str, frozenset[Role]] = {
     "/api/operation-runs/list": ALL,
     "/api/operation-runs/get": ALL,
     "/api/v1/batch/submit": SUBMITTERS,
+    "/api/v1/batch/submit-csv": SUBMITTERS,
+    "/api/v1/batch/export": ALL,
     "/api/v1/batch/status": ALL,
     "/api/v1/batch/cancel": SUBMITTERS,
     "/api/submissions/list": ALL,
@@ -105,6 +107,8 @@ VALUES: dict[str, Any] = {
     "group_by": "provider",
     "provider": "leadmagic",
     "api_key": "reliability-provider-key-0001",
+    # batch/submit-csv's multipart `file`: the CSV text
+    "file": "domain\nacme.com\n",
 }
 
 
@@ -177,8 +181,21 @@ def operation(path: str) -> dict[str, Any]:
     return methods["post"]
 
 
+def body_type(path: str) -> str:
+    """The request body's media type: JSON everywhere but `batch/submit-csv` (multipart)."""
+    request = operation(path).get("requestBody")
+    return next(iter(request["content"])) if request else "application/json"
+
+
+def is_multipart(path: str) -> bool:
+    return body_type(path) == "multipart/form-data"
+
+
 def returns_page(path: str) -> bool:
-    schema = operation(path)["responses"]["200"]["content"]["application/json"]["schema"]
+    content = operation(path)["responses"]["200"]["content"]
+    if "application/json" not in content:
+        return False  # batch/export answers text/csv
+    schema = content["application/json"]["schema"]
     data = resolve(resolve(schema).get("properties", {}).get("data", {}))
     return "items" in data.get("properties", {})
 
@@ -189,7 +206,7 @@ def body_plan(path: str) -> BodyPlan:
     request = operation(path).get("requestBody")
     if request is None:
         return BodyPlan(path, {}, [])
-    schema = resolve(request["content"]["application/json"]["schema"])
+    schema = resolve(request["content"][body_type(path)]["schema"])
     page = returns_page(path)
     slots: list[Slot] = []
 

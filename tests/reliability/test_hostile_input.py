@@ -13,7 +13,7 @@ from app.middleware import ANONYMOUS_BODY_PATHS
 from tests.conftest import TEST_SECRETS
 from tests.factories import bearer
 from tests.reliability.conftest import record, size
-from tests.reliability.schema import SCHEMA, body_plan, resolve, tenant_paths
+from tests.reliability.schema import SCHEMA, body_plan, body_type, is_multipart, resolve, tenant_paths
 from tests.reliability.world import build_world
 
 SQL = [
@@ -51,7 +51,7 @@ def takes(path: str, field: str) -> bool:
     request = SCHEMA["paths"][path]["post"].get("requestBody")
     if request is None:
         return False
-    return field in resolve(request["content"]["application/json"]["schema"]).get("properties", {})
+    return field in resolve(request["content"][body_type(path)]["schema"]).get("properties", {})
 
 
 def headers_for(path: str, world) -> dict[str, str]:
@@ -95,12 +95,15 @@ async def test_raw_hostile_bodies_on_every_endpoint_are_rejected_with_4xx(client
     }
     sent = 0
     for path in post_paths():
-        headers = {**headers_for(path, world), "content-type": "application/json"}
+        multipart = is_multipart(path)
+        content_type = "multipart/form-data; boundary=dex" if multipart else "application/json"
+        headers = {**headers_for(path, world), "content-type": content_type}
         takes_body = "requestBody" in SCHEMA["paths"][path]["post"]
         for what, (raw, statuses) in bodies.items():
             r = await client.post(path, content=raw, headers=headers)
-            # an endpoint that declares no body never reads one (auth/me, operations/list)
-            statuses = statuses if takes_body else (200,)
+            # an endpoint that declares no body never reads one (auth/me, operations/list); a
+            # form that does not parse, or parses without its fields, is refused as such
+            statuses = ((400, 422) if multipart else statuses) if takes_body else (200,)
             if path in ANONYMOUS_BODY_PATHS and len(raw) > settings.login_max_body_bytes:
                 statuses = (413,)  # login, the one anonymous body, has a small limit of its own
             assert_envelope(r, statuses, f"{path}: {what}")
@@ -167,8 +170,16 @@ async def test_hostile_strings_in_every_field_are_refused_or_stored_verbatim(cli
         savepoint = conn.transaction()
         await savepoint.start()
         try:
-            # serialised here: httpx's encoder refuses lone surrogates, which JSON spells as \\u escapes
-            r = await client.post(path, content=json.dumps(body), headers={**headers, **JSON})
+            if is_multipart(path):
+                # batch/submit-csv: the hostile text is the CSV itself (a lone surrogate arrives as
+                # the bytes that spell it, which are not UTF-8); NUL and non-UTF-8 files are a 400
+                statuses = tuple(sorted({*statuses, 400}))
+                form = {k: v for k, v in body.items() if k != "file" and isinstance(v, str)}
+                upload = body["file"].encode("utf-8", "surrogatepass")
+                r = await client.post(path, data=form, files={"file": ("h.csv", upload)}, headers=headers)
+            else:
+                # serialised here: httpx's encoder refuses lone surrogates, which JSON spells as \\u escapes
+                r = await client.post(path, content=json.dumps(body), headers={**headers, **JSON})
             assert_envelope(r, statuses, f"{path}: {what}")
             if r.status_code >= 400:
                 # counted before the savepoint is rolled back: a refused request that wrote part of

@@ -26,6 +26,7 @@ from tests.reliability.schema import (
     accepts_internal,
     accepts_tenant,
     body_plan,
+    is_multipart,
     tenant_paths,
 )
 from tests.reliability.world import COMPANY_SCOPED, World, build_world, fingerprint
@@ -139,9 +140,13 @@ async def run_matrix(client, conn, path: str, callers: list[Caller]) -> dict[str
             savepoint = conn.transaction()
             await savepoint.start()
             try:
-                r = await client.post(path, json=body, headers=headers)
+                if is_multipart(path):
+                    form = {k: v for k, v in body.items() if k != "file" and v is not None}
+                    r = await client.post(path, data=form, files={"file": ("t.csv", body["file"])}, headers=headers)
+                else:
+                    r = await client.post(path, json=body, headers=headers)
                 where = f"{path} [{caller.name}] {label}: expected {expected}, got {r.status_code}"
-                payload = r.json()
+                payload = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
                 if not _holds(expected, r.status_code, payload):
                     failures.append(f"{where} {r.text[:300]}")
                 leaked = sorted(s for s in forbidden if s in r.text)

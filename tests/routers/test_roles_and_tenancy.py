@@ -25,6 +25,11 @@ def _bodies(t, token_id=None, run_id=None, pipeline=None):
             },
             SUBMITTERS,
         ),
+        "/api/v1/batch/submit-csv": (
+            {"blueprint_id": str(t.blueprint.id), "company_id": str(t.company_a.id), "file": "domain\nacme.com\n"},
+            SUBMITTERS,
+        ),
+        "/api/v1/batch/export": ({"submission_id": str(pipeline.get("submission_id"))}, ALL),
         "/api/v1/batch/status": ({"submission_id": str(pipeline.get("submission_id"))}, ALL),
         "/api/v1/batch/cancel": ({"submission_id": str(pipeline.get("submission_id"))}, SUBMITTERS),
         "/api/submissions/list": ({}, ALL),
@@ -109,6 +114,8 @@ ENDPOINTS = [
 ]
 ENDPOINTS += [
     "/api/v1/batch/submit",
+    "/api/v1/batch/submit-csv",
+    "/api/v1/batch/export",
     "/api/v1/batch/status",
     "/api/v1/batch/cancel",
     "/api/submissions/list",
@@ -140,6 +147,14 @@ async def _provider_key(conn, org_id, provider="prospeo"):
         org_id,
         provider,
     )
+
+
+async def post(client, path, body, headers):
+    """JSON, except the multipart form of `batch/submit-csv` (its `file` is the CSV text)."""
+    if "file" in body:
+        form = {k: v for k, v in body.items() if k != "file"}
+        return await client.post(path, data=form, files={"file": ("t.csv", body["file"])}, headers=headers)
+    return await client.post(path, json=body, headers=headers)
 
 
 async def _webhook(conn, org_id):
@@ -198,7 +213,7 @@ async def test_each_role_gets_exactly_what_contract_allows(client, conn, path, r
     pipeline["webhook_id"] = await _webhook(conn, tenant.org.id)
     await _provider_key(conn, tenant.org.id)
     body, allowed = _bodies(tenant, spare_token_id, run_id, pipeline)[path]
-    r = await client.post(path, json=body, headers=tenant.headers(role))
+    r = await post(client, path, body, tenant.headers(role))
     if role in allowed:
         assert r.status_code == 200, r.text
     else:
@@ -227,6 +242,17 @@ def _foreign_bodies(other, own):
         "/api/submissions/get": {"submission_id": None},
         "/api/v1/batch/status": {"submission_id": None},
         "/api/v1/batch/cancel": {"submission_id": None},
+        "/api/v1/batch/export": {"submission_id": None},
+        "/api/v1/batch/submit-csv": {
+            "blueprint_id": str(other.blueprint.id),
+            "company_id": str(other.company_a.id),
+            "file": "domain\nx.com\n",
+        },
+        "/api/v1/batch/submit-csv#company": {
+            "blueprint_id": str(own.blueprint.id),
+            "company_id": str(other.company_a.id),
+            "file": "domain\nx.com\n",
+        },
         "/api/pipeline-runs/get": {"pipeline_run_id": None},
         "/api/pipeline-runs/retry": {"pipeline_run_id": None},
         "/api/step-results/list": {"pipeline_run_id": None},
@@ -314,7 +340,7 @@ async def test_another_orgs_ids_are_not_found(client, conn, role):
         if None in body.values():
             key = next(k for k, v in body.items() if v is None)
             body = {**body, key: str(foreign[key if key in ("submission_id", "entity_id") else "run_id"])}
-        r = await client.post(path, json=body, headers=own.headers(role))
+        r = await post(client, path, body, own.headers(role))
         allowed = _bodies(own).get(path, ({}, ADMIN))[1]
         expected = 404 if role in allowed else 403
         assert r.status_code == expected, (path, role, r.text)
@@ -373,6 +399,7 @@ async def test_a_company_scoped_caller_sees_only_its_companys_pipelines(client, 
     for path, body in [
         ("/api/submissions/get", {"submission_id": str(other["submission_id"])}),
         ("/api/v1/batch/status", {"submission_id": str(other["submission_id"])}),
+        ("/api/v1/batch/export", {"submission_id": str(other["submission_id"])}),
         ("/api/pipeline-runs/get", {"pipeline_run_id": str(other["run_id"])}),
         ("/api/step-results/list", {"pipeline_run_id": str(other["run_id"])}),
     ]:
