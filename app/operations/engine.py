@@ -13,7 +13,7 @@ from app.contracts.entities import PersonInput
 from app.operations.providers import Providers
 from app.operations.registry import REGISTRY, VERIFY_OPERATION, Operation, provider_order
 from app.providers._http import ProviderError
-from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus
+from app.providers.base import Action, ActionContext, ActionResult, AttemptStatus, StepParams
 
 
 @dataclass
@@ -51,6 +51,8 @@ class ExecutionOptions:
     max_inline_wait_seconds: float | None = None
     """The longest provider Retry-After to sleep through; above it the attempt fails at once with
     `retry_after` set (ActionContext.max_inline_wait_seconds)."""
+    params: StepParams = field(default_factory=StepParams)
+    """The call's step parameters, checked against the operation (registry.check_params)."""
 
 
 class Engine:
@@ -84,7 +86,7 @@ class Engine:
         verify_order = self.verify_order(operation, options)
         deadline = time.monotonic() + operation.spec.timeout_seconds
         result = await self._run(
-            operation, data, order, verify_order, _Budget(deadline, options.max_inline_wait_seconds)
+            operation, data, order, verify_order, _Budget(deadline, options.max_inline_wait_seconds, options.params)
         )
         if result.status == "failed":
             waits = [a.retry_after for a in result.attempts if a.retry_after is not None]
@@ -123,6 +125,7 @@ class Engine:
                 gate=self.providers.gate,
                 deadline=deadline,
                 max_inline_wait_seconds=budget.max_inline_wait,
+                params=budget.params,
             )
             try:
                 result = await action.run(data, context)
@@ -256,6 +259,8 @@ class _Budget:
     deadline: float
     """time.monotonic() by which the operation must finish."""
     max_inline_wait: float | None
+    params: StepParams = field(default_factory=StepParams)
+    """Carried with the deadline to every attempt of the run (ActionContext.params)."""
 
 
 def _identity(item: dict[str, Any]) -> str | None:

@@ -31,7 +31,7 @@ from app.errors import BadRequest
 from app.models.execute import ExecuteOptions, ExecuteRequest, ExecuteResult
 from app.operations.engine import Attempt, Engine, ExecutionOptions, OperationResult
 from app.operations.redact import redact
-from app.operations.registry import REGISTRY, Operation
+from app.operations.registry import REGISTRY, STEP_PARAMS, Operation, check_params
 from app.operations.result_cache import cache_key
 from app.repositories import operation_runs as operation_runs_repo
 
@@ -157,17 +157,20 @@ async def obtain(
 ) -> Outcome:
     """The operation's answer for this org, to `record`: from the cache, from a concurrent identical
     lookup, or from the providers. Raises BadRequest, before any provider is called, for an unknown
-    operation, another entity type, an input the operation cannot take or a provider order it
-    cannot use.
+    operation, another entity type, an input the operation cannot take, a provider order it
+    cannot use, or step parameters (`product`, `criteria`) it needs but lacks or does not read.
     The caller records the outcome (that also releases the claim a leading lookup holds)."""
     started = clock()
     operation, data = _resolve(operation_id, entity_type, input)
     given = options.model_dump(exclude_none=True) if options else {}
+    params = check_params(operation, given, where="options")
     exec_options = ExecutionOptions(
-        **{k: v for k, v in given.items() if k != "cache"}, max_inline_wait_seconds=max_inline_wait_seconds
+        **{k: v for k, v in given.items() if k != "cache" and k not in STEP_PARAMS},
+        max_inline_wait_seconds=max_inline_wait_seconds,
+        params=params,
     )
     order = engine.order(operation, exec_options)
-    key = cache_key(operation, data, order, engine.verify_order(operation, exec_options))
+    key = cache_key(operation, data, order, engine.verify_order(operation, exec_options), params)
     lookup = _Lookup(db, engine, auth, operation, data, given, key, started)
     if operation.spec.minimum(data):
         # fails at once without a provider: nothing to share, and failures are never cached
