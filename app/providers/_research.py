@@ -17,6 +17,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel
 
+from app.contracts.catalog import OPERATIONS_BY_ID
 from app.contracts.entities import CompanyInput
 from app.contracts.normalize import normalize_domain
 from app.providers.base import ActionResult, StepParams, failed, found, not_found
@@ -292,16 +293,17 @@ class StructuredTask:
     """(parsed answer, company domain) → Judged."""
 
 
-def company_data(data: BaseModel, params: StepParams) -> tuple[dict[str, Any], str]:
+def company_data(task: "StructuredTask", data: BaseModel, params: StepParams) -> tuple[dict[str, Any], str]:
     """(the task's data, the company's domain): the company's typed fields that are known, and
-    the step parameters the operation was given."""
+    the step parameters the operation declares (no other reaches a provider)."""
+    declared = OPERATIONS_BY_ID[task.operation_id].params
     company, domain = company_and_domain(data)
     values: dict[str, Any] = {"domain": domain}
     for name in ("name", "linkedin_url", "industry", "employee_count", "employee_range", "hq_country", "description"):
         value = getattr(company, name, None)
         if value not in (None, ""):
             values[name] = value
-    return {"company": values, **params.given()}, domain
+    return {"company": values, **{k: v for k, v in params.given().items() if k in declared}}, domain
 
 
 def prompt(values: dict[str, Any]) -> str:

@@ -296,7 +296,7 @@ async def technographics(data: BaseModel, ctx: ActionContext) -> ActionResult:
     names: list[str] = []
     seen: set[str] = set()
     for item in raw if isinstance(raw, list) else []:
-        name = _text(item) if isinstance(item, str) else None
+        name = " ".join(item.split()) if isinstance(item, str) else None
         if name and name.casefold() not in seen:
             seen.add(name.casefold())
             names.append(name[:200])

@@ -233,7 +233,7 @@ def _structured_request(task: StructuredTask, values: dict[str, Any], ctx: Conte
 
 async def _structured(task: StructuredTask, data: BaseModel, ctx: Context) -> ActionResult:
     model = ctx.options.model
-    values, domain = _research.company_data(data, ctx.params)
+    values, domain = _research.company_data(task, data, ctx.params)
     reply = await _ask(_structured_request(task, values, ctx, model), ctx, model)
     if isinstance(reply, ActionResult):
         return reply

@@ -244,7 +244,7 @@ def _structured_request(task: StructuredTask, values: dict[str, Any], ctx: Conte
 
 
 async def _structured(task: StructuredTask, data: BaseModel, ctx: Context) -> ActionResult:
-    values, domain = _research.company_data(data, ctx.params)
+    values, domain = _research.company_data(task, data, ctx.params)
     reply = await _ask(_structured_request(task, values, ctx), ctx)
     if isinstance(reply, ActionResult):
         return reply

@@ -303,7 +303,7 @@ def _structured_classify(task: StructuredTask, domain: str) -> Callable[[Any, in
 
 def _structured_action(task: StructuredTask) -> Action:
     async def run(data: BaseModel, ctx: Context) -> ActionResult:
-        values, domain = _research.company_data(data, ctx.params)
+        values, domain = _research.company_data(task, data, ctx.params)
         return await _run(ctx, structured_body(task, values, ctx.options.processor), _structured_classify(task, domain))
 
     return Action(provider=NAME, name=task.action, run=run)
