@@ -83,6 +83,10 @@ class OperationSpec:
     max_retries: int = 2
     reads_stored_entity: bool = False
     """A local operation that compares with the org's stored record of the entity (found by natural key)."""
+    params: tuple[str, ...] = ()
+    """The step parameters (app/providers/base.StepParams fields) the operation needs, each given
+    as `options.<name>` on /api/v1/execute or `step_config.<name>` in a blueprint; the others are
+    refused for it."""
 
 
 _SEARCH_PROVIDERS = ("prospeo", "blitzapi", "companyenrich")
@@ -363,5 +367,94 @@ _RESOLUTION_OPERATIONS: tuple[OperationSpec, ...] = (
     ),
 )
 OPERATIONS = OPERATIONS + _RESOLUTION_OPERATIONS
+# --- research, derivation and technographics (issue 13 items 2b and 3) ----------------------
+# Structured answers (JSON schema) from Gemini, then OpenAI, then a Parallel task run; every URL
+# in an answer is checked before it is kept (docs/decisions/0067-research-operations.md).
+_STRUCTURED_PROVIDERS = ("gemini", "openai", "parallel")
+_STRUCTURED_SETTINGS = (
+    "gemini_model",
+    "gemini_grounded_structured",
+    "openai_model",
+    "openai_web_search",
+    "parallel_processor",
+    "parallel_max_wait_seconds",
+)
+# a Parallel `core` run takes 60 s to 5 min (docs/providers.md §8.3), after two quick LLM calls
+_STRUCTURED_TIMEOUT = 300
+
+OPERATIONS += (
+    OperationSpec(
+        "company.research.discover_competitors",
+        EntityType.company,
+        "Discover competitors",
+        "Companies that compete with this one, each with its domain and why it competes.",
+        _STRUCTURED_PROVIDERS,
+        e.CompanyResearchInput,
+        e.CompetitorsOutput,
+        _company_domain,
+        settings_read=_STRUCTURED_SETTINGS,
+        timeout_seconds=_STRUCTURED_TIMEOUT,
+    ),
+    OperationSpec(
+        "company.research.lookup_customers",
+        EntityType.company,
+        "Look up customers",
+        "Named customers of this company, each with a public page that shows the relationship.",
+        _STRUCTURED_PROVIDERS,
+        e.CompanyResearchInput,
+        e.CustomersOutput,
+        _company_domain,
+        settings_read=_STRUCTURED_SETTINGS,
+        timeout_seconds=_STRUCTURED_TIMEOUT,
+    ),
+    OperationSpec(
+        "company.derive.icp_job_titles",
+        EntityType.company,
+        "ICP job titles",
+        "The job titles to target at this company for the product in step_config.product.",
+        _STRUCTURED_PROVIDERS,
+        e.CompanyResearchInput,
+        e.IcpJobTitlesOutput,
+        _company_domain,
+        settings_read=_STRUCTURED_SETTINGS,
+        timeout_seconds=_STRUCTURED_TIMEOUT,
+        params=("product",),
+    ),
+    OperationSpec(
+        "company.derive.evaluate_icp_fit",
+        EntityType.company,
+        "Evaluate ICP fit",
+        "A 0-100 score, with reasons, of how well this company fits the profile in step_config.criteria.",
+        _STRUCTURED_PROVIDERS,
+        e.CompanyResearchInput,
+        e.IcpFitOutput,
+        _company_domain,
+        settings_read=_STRUCTURED_SETTINGS,
+        timeout_seconds=_STRUCTURED_TIMEOUT,
+        params=("criteria",),
+    ),
+    OperationSpec(
+        "company.derive.intel_briefing",
+        EntityType.company,
+        "Intel briefing",
+        "A short briefing on the company: summary, recent news with source URLs, talking points.",
+        _STRUCTURED_PROVIDERS,
+        e.CompanyResearchInput,
+        e.IntelBriefingOutput,
+        _company_domain,
+        settings_read=_STRUCTURED_SETTINGS,
+        timeout_seconds=_STRUCTURED_TIMEOUT,
+    ),
+    OperationSpec(
+        "company.enrich.technographics",
+        EntityType.company,
+        "Technographics",
+        "The technologies a company uses, by domain (CompanyEnrich's technologies list).",
+        ("companyenrich",),
+        e.CompanyInput,
+        e.TechnographicsOutput,
+        _company_domain,
+    ),
+)
 
 OPERATIONS_BY_ID: dict[str, OperationSpec] = {op.operation_id: op for op in OPERATIONS}

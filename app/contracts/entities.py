@@ -293,3 +293,86 @@ class CompanyChangesOutput(CanonicalOutput):
 class PersonChangesOutput(CompanyChangesOutput):
     job_changed: bool
     """The title or the employer changed (the classic signal)."""
+
+
+# --- research, derivation and technographics (issue 13 items 2b and 3) ----------------------
+
+
+class CompanyResearchInput(CompanyInput):
+    """A company as the research and derivation operations read it: its identity plus the
+    firmographics a profile step may have put in the context. They are typed (so the result cache
+    keys on them) and cut, never refused, when long: a pipeline's context is not the caller's typo."""
+
+    industry: str | None = None
+    employee_count: int | None = Field(default=None, ge=0)
+    employee_range: str | None = None
+    hq_country: str | None = None
+    description: str | None = None
+
+    @field_validator("industry", "employee_range", "hq_country", mode="before")
+    @classmethod
+    def _short(cls, v: Any) -> Any:
+        return v[:300] if isinstance(v, str) else v
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _long(cls, v: Any) -> Any:
+        return v[:2000] if isinstance(v, str) else v
+
+    @field_validator("employee_count", mode="before")
+    @classmethod
+    def _count(cls, v: Any) -> Any:
+        # a count a provider gave as text ("51-200") is not a count: unknown rather than refused
+        return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+
+
+class Competitor(CanonicalOutput):
+    name: str
+    domain: str | None = None
+    reason: str | None = None
+
+
+class CompetitorsOutput(CanonicalOutput):
+    competitors: list[Competitor]
+
+
+class Customer(CanonicalOutput):
+    name: str
+    domain: str | None = None
+    evidence_url: str
+    """A public page that shows the relationship (case study, logo wall, press release)."""
+
+
+class CustomersOutput(CanonicalOutput):
+    customers: list[Customer]
+
+
+class IcpJobTitlesOutput(CanonicalOutput):
+    icp_job_titles: list[str]
+
+
+class IcpFitOutput(CanonicalOutput):
+    icp_fit_score: int = Field(ge=0, le=100)
+    icp_fit_reasons: list[str]
+
+
+class NewsItem(CanonicalOutput):
+    title: str
+    url: str
+    date: str | None = None
+    """ISO 8601 (YYYY-MM-DD or YYYY-MM) when the model gave one."""
+
+
+class IntelBriefing(CanonicalOutput):
+    summary: str
+    recent_news: list[NewsItem]
+    talking_points: list[str]
+
+
+class IntelBriefingOutput(CanonicalOutput):
+    intel_briefing: IntelBriefing
+
+
+class TechnographicsOutput(CanonicalOutput):
+    technologies: list[str]
+    technologies_source: str | None = None

@@ -33,3 +33,29 @@ class SkipIfFresh(StepDeclaration):
     """Skip the step when the org's entity already holds every field it writes, this recent."""
 
     max_age_hours: int = Field(ge=1, le=MAX_FRESH_HOURS, strict=True)
+
+
+# The step parameters of the research and derivation operations (app/providers/base.StepParams):
+# typed here once for `step_config` (blueprints) and `options` (/api/v1/execute). Which operation
+# needs which is OperationSpec.params; docs/decisions/0067-research-operations.md.
+MAX_PRODUCT_CHARS = 2000
+MAX_CRITERIA_CHARS = 4000
+
+Product = Annotated[
+    str,
+    Field(
+        strict=True,
+        min_length=1,
+        max_length=MAX_PRODUCT_CHARS,
+        description="company.derive.icp_job_titles: the product (what it does, for whom) to find buyers for",
+    ),
+]
+Criteria = Annotated[
+    str,
+    Field(
+        strict=True,
+        min_length=1,
+        max_length=MAX_CRITERIA_CHARS,
+        description="company.derive.evaluate_icp_fit: the ideal customer profile to score the company against",
+    ),
+]

@@ -5,7 +5,7 @@ from pydantic import Field, StringConstraints
 
 from app.contracts.entities import EntityType
 from app.contracts.fan_out import FanOut
-from app.contracts.steps import SkipIfFresh
+from app.contracts.steps import Criteria, Product, SkipIfFresh
 from app.models.common import ListRequest, Name, RequestSchema, Schema, Timestamped
 
 OperationId = Annotated[
@@ -36,6 +36,8 @@ class StepConfig(RequestSchema):
         strict=True,
         description="false: the step calls its providers even when a recent answer is cached (CONTRACT §9.2)",
     )
+    product: Product | None = None
+    criteria: Criteria | None = None
 
 
 class BlueprintStepInput(RequestSchema):

@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import Field
 
 from app.contracts.entities import EntityType
+from app.contracts.steps import Criteria, Product
 from app.models.common import ListRequest, Money, RequestSchema, Schema
 
 
@@ -20,6 +21,8 @@ class ExecuteOptions(RequestSchema):
         strict=True,
         description="false: call the providers even when a recent answer of the org is cached (CONTRACT §9.2)",
     )
+    product: Product | None = None
+    criteria: Criteria | None = None
 
 
 class ExecuteRequest(RequestSchema):

@@ -19,7 +19,7 @@ from app.operations.local import StoredEntity
 from app.operations.providers import KeyedGate, OrgKey, Providers
 from app.operations.registry import REGISTRY, VERIFY_OPERATION, Operation, provider_order
 from app.providers._http import ProviderClient, ProviderError
-from app.providers.base import UNPRICED, Action, ActionContext, ActionResult, AttemptStatus
+from app.providers.base import UNPRICED, Action, ActionContext, ActionResult, AttemptStatus, StepParams
 
 BUDGET_EXHAUSTED = "budget_exhausted"
 """The skip reason of an attempt a budget refused, and the error of the operation it ended."""
@@ -88,6 +88,8 @@ class ExecutionOptions:
     """The calling org's own keys by provider (CONTRACT §9.5): used instead of the deployment's."""
     stored_entity: StoredEntity | None = None
     """For an operation that `reads_stored_entity`: the org's record it compares with (None: none yet)."""
+    params: StepParams = field(default_factory=StepParams)
+    """The call's step parameters, checked against the operation (registry.check_params)."""
 
 
 # clients of orgs' own keys kept in one process (each holds its key's concurrency and pace)
@@ -157,7 +159,9 @@ class Engine:
         if operation.spec.strategy is Strategy.local:
             return self._local(operation, data, options.stored_entity)
         deadline = time.monotonic() + operation.spec.timeout_seconds
-        budget = _Budget(deadline, options.max_inline_wait_seconds, options.spend, keys=options.provider_keys)
+        budget = _Budget(
+            deadline, options.max_inline_wait_seconds, options.spend, keys=options.provider_keys, params=options.params
+        )
         result = await self._run(operation, data, order, verify_order, budget)
         if budget.refused:
             # an answer cut short by the budget is no answer: not cached, and the caller is told why
@@ -227,6 +231,7 @@ class Engine:
                 gate=gate,
                 deadline=deadline,
                 max_inline_wait_seconds=budget.max_inline_wait,
+                params=budget.params,
             )
             result = await self._spend_and_run(action, data, context, budget)
         credits = result.cost_credits if result.cost_credits is not UNPRICED else action.price.credits(result)
@@ -394,6 +399,8 @@ class _Budget:
     """A budget refused a call: the operation ends as failed `budget_exhausted`."""
     keys: Mapping[str, OrgKey] = field(default_factory=dict)
     """The calling org's own provider keys (ExecutionOptions.provider_keys)."""
+    params: StepParams = field(default_factory=StepParams)
+    """Carried with the deadline to every attempt of the run (ActionContext.params)."""
 
 
 def _identity(item: dict[str, Any]) -> str | None:

@@ -3,14 +3,15 @@ implement them (declared by each adapter in app.providers). Provider order is re
 per call > deployment setting > catalog default."""
 
 import dataclasses
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 from app.contracts.catalog import OPERATIONS, OperationSpec, Strategy
 from app.errors import BadRequest
 from app.operations.local import LOCAL_ACTIONS, LocalAction
 from app.providers import ADAPTERS
-from app.providers.base import UNKNOWN_PRICE, Action
+from app.providers.base import UNKNOWN_PRICE, Action, StepParams
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def _build() -> dict[str, Operation]:
 
 
 REGISTRY: dict[str, Operation] = _build()
+STEP_PARAMS: tuple[str, ...] = tuple(f.name for f in fields(StepParams))
 VERIFY_OPERATION = "person.contact.verify_email"
 
 
@@ -85,3 +87,28 @@ def validate_deployment_order(deployment: dict[str, list[str]]) -> None:
             check_order(REGISTRY[operation_id], order, where=f"DATA_ENGINE_PROVIDER_ORDER[{operation_id}]")
         except InvalidProviderOrder as e:
             raise ValueError(e.message) from e
+
+
+class InvalidStepParams(BadRequest):
+    code = "invalid_step_params"
+
+
+def check_params(operation: Operation, given: Mapping[str, Any], *, where: str) -> StepParams:
+    """The step parameters of a call (`given`: the options or step_config, as sent) for this
+    operation: each one it declares (OperationSpec.params) must be given and not blank, and one it
+    does not read is refused rather than ignored, so a misplaced `product` never goes unnoticed.
+    `where` prefixes the field named in the error (`options`, `steps[0].step_config`)."""
+    declared = operation.spec.params
+    for name in STEP_PARAMS:
+        field = f"{where}.{name}"
+        value = given.get(name)
+        if value is not None and name not in declared:
+            raise InvalidStepParams(
+                f"{field}: {operation.operation_id} does not read {name}",
+                details={"field": field, "reads": list(declared)},
+            )
+        if name in declared and (not isinstance(value, str) or not value.strip()):
+            raise InvalidStepParams(
+                f"{field} is required by {operation.operation_id}", details={"field": field, "reads": list(declared)}
+            )
+    return StepParams(**{name: str(given[name]).strip() for name in declared})

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from app.contracts.catalog import Strategy
 from app.contracts.entities import CompanyInput, PersonInput
 from app.operations.registry import Operation
+from app.providers.base import StepParams
 
 # bump when the canonical form changes: older rows then simply stop matching
 KEY_VERSION = 1
@@ -54,13 +55,24 @@ def _normalized(value: Any) -> Any:
     return value
 
 
-def cache_key(operation: Operation, data: BaseModel, providers: list[str], verify_providers: list[str] | None) -> str:
-    material = {
+def cache_key(
+    operation: Operation,
+    data: BaseModel,
+    providers: list[str],
+    verify_providers: list[str] | None,
+    params: StepParams | None = None,
+) -> str:
+    material: dict[str, Any] = {
         "v": KEY_VERSION,
         "operation_id": operation.operation_id,
         "input": canonical_input(operation, data),
         "providers": providers,
         "verify_providers": verify_providers,
     }
+    given = params.given() if params else {}
+    if given:
+        # the product or criteria change the answer as much as the company does; an operation
+        # without step parameters keeps the key it always had
+        material["params"] = {k: _normalized(v) for k, v in given.items()}
     text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -125,6 +125,21 @@ class ProviderOptions(BaseModel):
 OptionsT = TypeVar("OptionsT", bound=ProviderOptions, default=ProviderOptions)
 
 
+@dataclass(frozen=True)
+class StepParams:
+    """What a call (`options`) or a blueprint step (`step_config`) tells the operations that read
+    them (OperationSpec.params), beside the entity's input: the author's own words, never the
+    entity's (docs/decisions/0067-research-operations.md)."""
+
+    product: str | None = None
+    """company.derive.icp_job_titles: the product to find buyers for."""
+    criteria: str | None = None
+    """company.derive.evaluate_icp_fit: the ideal customer profile to score against."""
+
+    def given(self) -> dict[str, str]:
+        return {k: v for k, v in (("product", self.product), ("criteria", self.criteria)) if v is not None}
+
+
 @dataclass
 class ActionContext(Generic[OptionsT]):
     client: ProviderClient
@@ -138,6 +153,8 @@ class ActionContext(Generic[OptionsT]):
     action at once with ProviderRateLimitError (`.retry_after` set), which the engine records as a
     failed attempt with `provider_status="rate_limited"` and `retry_after`: a pipeline step can then
     reschedule its job instead of holding a worker. None = the deployment's cap only."""
+    params: StepParams = field(default_factory=StepParams)
+    """The call's step parameters; only the operations that declare them read them."""
 
     async def request(self, method: str, path: str, **kwargs: Any) -> ProviderResponse:
         """`client.request` bound to this call's deadline and inline-wait limit."""

@@ -102,6 +102,29 @@ def eligible_company(data: BaseModel) -> str | None:
 
 
 async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    fetched = await _fetch_company(data, ctx)
+    if isinstance(fetched, ActionResult):
+        return fetched
+    company, status, body = fetched
+    location = _dict(company.get("location"))
+    output = {
+        **_company_fields(company),
+        "website": _text(company.get("website")),
+        "founded_year": _int(company.get("founded_year")),
+        "description": _text(company.get("description")),
+        "hq_city": _text(_dict(location.get("city")).get("name")),
+        "hq_region": _text(_dict(location.get("state")).get("name")),
+        "logo_url": _text(company.get("logo_url")),
+        "profile_source": NAME,
+    }
+    if not (output["name"] or output["domain"]):
+        return failed("the answer names no company", http_status=status, provider_status=None, raw=body)
+    return found(output, http_status=status, provider_status=None, raw=body)
+
+
+async def _fetch_company(data: BaseModel, ctx: ActionContext) -> ActionResult | tuple[dict[str, Any], int, Any]:
+    """(the company object, HTTP status, body) of `GET /companies/enrich`, or the attempt's
+    not_found (404) or failure."""
     assert isinstance(data, CompanyInput)
     response = await ctx.request(
         "GET", ENRICH_PATH, params={"domain": data.best_domain}, headers=_headers(ctx), accept={404} | INPUT_ERRORS
@@ -119,20 +142,7 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
         )
     # the company is top-level; a `company` or `data` wrapper is unwrapped when present (adapter rule, §7.1)
     company = next((body[k] for k in ("company", "data") if isinstance(body.get(k), dict)), body)
-    location = _dict(company.get("location"))
-    output = {
-        **_company_fields(company),
-        "website": _text(company.get("website")),
-        "founded_year": _int(company.get("founded_year")),
-        "description": _text(company.get("description")),
-        "hq_city": _text(_dict(location.get("city")).get("name")),
-        "hq_region": _text(_dict(location.get("state")).get("name")),
-        "logo_url": _text(company.get("logo_url")),
-        "profile_source": NAME,
-    }
-    if not (output["name"] or output["domain"]):
-        return failed("the answer names no company", http_status=response.status_code, provider_status=None, raw=body)
-    return found(output, http_status=response.status_code, provider_status=None, raw=body)
+    return company, response.status_code, body
 
 
 def _employees(data: SearchInput) -> list[str] | None:
@@ -280,6 +290,7 @@ PRICES = {
         found=Decimal(1), not_found=Decimal(1), per_result=True, source="docs/providers.md §7.2 [SP, C5]"
     ),
     "company.resolve.linkedin_from_domain": Price(found=Decimal(1), not_found=None, source="docs/providers.md §15.4"),
+    "company.enrich.technographics": Price(found=Decimal(1), not_found=None, source="docs/providers.md §7.1 [SP]"),
 }
 # --- catalog growth, part 1: resolution (issue 13) --------------------------------------------
 
@@ -296,11 +307,42 @@ async def linkedin_from_domain(data: BaseModel, ctx: ActionContext) -> ActionRes
     return found(output, http_status=result.http_status, provider_status=result.provider_status, raw=result.raw)
 
 
+# --- technographics (issue 13 item 2b) ------------------------------------------------------
+MAX_TECHNOLOGIES = 500
+"""More names than any real answer holds: a bound on what one entity field keeps."""
+
+
+async def technographics(data: BaseModel, ctx: ActionContext) -> ActionResult:
+    """The enrich answer's `technologies[]`, a list of technology names [§7.1, C2: present on every
+    record the vendor published, empty on some]. An empty or missing list is not_found; entries
+    that are not non-empty strings are skipped; names are de-duplicated case-insensitively, in the
+    provider's order."""
+    fetched = await _fetch_company(data, ctx)
+    if isinstance(fetched, ActionResult):
+        return fetched
+    company, status, body = fetched
+    raw = company.get("technologies")
+    names: list[str] = []
+    seen: set[str] = set()
+    for item in raw if isinstance(raw, list) else []:
+        name = " ".join(item.split()) if isinstance(item, str) else None
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            names.append(name[:200])
+    if not names:
+        return not_found(http_status=status, provider_status="no_technologies", raw=body)
+    output = {"technologies": names[:MAX_TECHNOLOGIES], "technologies_source": NAME}
+    return found(output, http_status=status, provider_status=None, raw=body)
+
+
 ACTIONS = {
     "person.search": Action(provider=NAME, name="search", run=search_people, eligible=eligible_person_search),
     "company.enrich.profile": Action(provider=NAME, name="profile", run=enrich_company, eligible=eligible_company),
     "company.search": Action(provider=NAME, name="search", run=search_companies, eligible=eligible_company_search),
     "company.resolve.linkedin_from_domain": Action(
         provider=NAME, name="linkedin_from_domain", run=linkedin_from_domain, eligible=eligible_company
+    ),
+    "company.enrich.technographics": Action(
+        provider=NAME, name="technographics", run=technographics, eligible=eligible_company
     ),
 }

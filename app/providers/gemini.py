@@ -6,13 +6,14 @@
 of `app/providers/_research.py` before it is accepted.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from app.providers import _research
 from app.providers._fields import as_dict as _dict
-from app.providers._research import Confidence, ResearchTask
+from app.providers._research import Confidence, ResearchTask, StructuredTask
 from app.providers.base import UNKNOWN_PRICE, Action, ActionContext, ActionResult, ProviderOptions, failed
 
 NAME = "gemini"
@@ -92,29 +93,40 @@ def _error_result(status: int, body: Any) -> ActionResult:
     return failed(message, http_status=status, provider_status=str(error.get("status") or status), raw=body)
 
 
-async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionResult:
-    model = ctx.options.model
-    _, domain = _research.company_and_domain(data)
+@dataclass
+class _Reply:
+    """A completed answer whose text parsed as JSON."""
+
+    status: int
+    body: dict[str, Any]
+    answer: Any
+    finish: str
+
+
+async def _ask(body: dict[str, Any], ctx: Context, model: str) -> _Reply | ActionResult:
+    """One generateContent call: the parsed JSON answer, or the failed attempt (§10.3, §10.4)."""
     response = await ctx.request(
         "POST",
         _path(model),
-        json_body=_request(task, data, ctx, model),
+        json_body=body,
         headers={"x-goog-api-key": ctx.client.api_key or ""},
         accept={400},
     )
-    body: Any = response.json(NAME)
+    answer_body: Any = response.json(NAME)
     status = response.status_code
     if status == 400:
-        return _error_result(status, body)
-    if not isinstance(body, dict):
-        return failed("unexpected response shape", http_status=status, provider_status=None, raw=body)
+        return _error_result(status, answer_body)
+    if not isinstance(answer_body, dict):
+        return failed("unexpected response shape", http_status=status, provider_status=None, raw=answer_body)
     # §10.3: a blocked prompt has no candidates and a promptFeedback.blockReason
-    block = _dict(body.get("promptFeedback")).get("blockReason")
+    block = _dict(answer_body.get("promptFeedback")).get("blockReason")
     if block:
-        return failed(f"prompt blocked: {block}", http_status=status, provider_status=str(block), raw=body)
-    candidates = body.get("candidates")
+        return failed(f"prompt blocked: {block}", http_status=status, provider_status=str(block), raw=answer_body)
+    candidates = answer_body.get("candidates")
     if not isinstance(candidates, list) or not candidates or not isinstance(candidates[0], dict):
-        return failed("no candidates in the answer", http_status=status, provider_status="no_candidates", raw=body)
+        return failed(
+            "no candidates in the answer", http_status=status, provider_status="no_candidates", raw=answer_body
+        )
     candidate = candidates[0]
     finish = candidate.get("finishReason")
     if finish != "STOP":
@@ -123,7 +135,7 @@ async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionR
             f"generation stopped: {finish}",
             http_status=status,
             provider_status=str(finish) if finish else None,
-            raw=body,
+            raw=answer_body,
         )
     parts = _dict(candidate.get("content")).get("parts")
     # thought summaries (only sent when asked for) are not the answer
@@ -135,16 +147,27 @@ async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionR
     text = "".join(t for t in texts if isinstance(t, str))
     answer = _research.parse_answer(text)
     if answer is None:
-        return failed("the answer text is not JSON", http_status=status, provider_status="invalid_answer", raw=body)
+        return failed(
+            "the answer text is not JSON", http_status=status, provider_status="invalid_answer", raw=answer_body
+        )
     # groundingMetadata URIs stay in `raw` as sources; they are never taken as the answer [§10.3]
+    return _Reply(status, answer_body, answer, str(finish))
+
+
+async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionResult:
+    model = ctx.options.model
+    _, domain = _research.company_and_domain(data)
+    reply = await _ask(_request(task, data, ctx, model), ctx, model)
+    if isinstance(reply, ActionResult):
+        return reply
     return _research.judge(
         task,
-        answer,
+        reply.answer,
         domain,
         min_confidence=ctx.options.min_confidence,
-        http_status=status,
-        provider_status=finish,
-        raw=body,
+        http_status=reply.status,
+        provider_status=reply.finish,
+        raw=reply.body,
     )
 
 
@@ -162,6 +185,8 @@ PRICES = {
     "company.research.resolve_g2_url": UNKNOWN_PRICE,
     "company.research.resolve_pricing_page_url": UNKNOWN_PRICE,
     "company.resolve.domain_from_name": UNKNOWN_PRICE,
+    # structured research and derivation: billed per token, no price per call documented
+    **{op: UNKNOWN_PRICE for op in _research.STRUCTURED_TASKS},
 }
 
 
@@ -176,3 +201,68 @@ ACTIONS = {
     ),
     "company.resolve.domain_from_name": Action(provider=NAME, name="domain_from_name", run=domain_from_name),
 }
+
+
+# --- structured research and derivation (issue 13 item 3; app/providers/_research.py) ---------
+
+_GEMINI_KEYS = ("description", "enum", "items", "properties", "required")
+"""What is kept of the portable schema: the documented responseSchema subset [§10.2, G1]."""
+
+
+def gemini_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The portable JSON schema in Gemini's dialect [§10.2]: upper-case types, `nullable` for a
+    null union, `propertyOrdering` as declared, no `additionalProperties` (not in the subset)."""
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    named = [k for k in kinds if k != "null"]
+    out: dict[str, Any] = {"type": str(named[0]).upper()}
+    if "null" in kinds:
+        out["nullable"] = True
+    for key in _GEMINI_KEYS:
+        if key not in schema:
+            continue
+        value = schema[key]
+        if key == "properties":
+            out[key] = {name: gemini_schema(sub) for name, sub in value.items()}
+            out["propertyOrdering"] = list(value)
+        elif key == "items":
+            out[key] = gemini_schema(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _structured_request(task: StructuredTask, values: dict[str, Any], ctx: Context, model: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "systemInstruction": {"parts": [{"text": _research.instructions(task)}]},
+        "contents": [{"role": "user", "parts": [{"text": _research.prompt(values)}]}],
+        "generationConfig": {
+            "responseMimeType": "application/json",
+            "responseSchema": gemini_schema(task.schema),
+            "temperature": 0,
+        },
+    }
+    if _grounded(ctx, model):
+        body["tools"] = [{"google_search": {}}]
+    return body
+
+
+async def _structured(task: StructuredTask, data: BaseModel, ctx: Context) -> ActionResult:
+    model = ctx.options.model
+    values, domain = _research.company_data(task, data, ctx.params)
+    reply = await _ask(_structured_request(task, values, ctx, model), ctx, model)
+    if isinstance(reply, ActionResult):
+        return reply
+    return _research.judge_structured(
+        task, reply.answer, domain, http_status=reply.status, provider_status=reply.finish, raw=reply.body
+    )
+
+
+def _structured_action(task: StructuredTask) -> Action:
+    async def run(data: BaseModel, ctx: Context) -> ActionResult:
+        return await _structured(task, data, ctx)
+
+    return Action(provider=NAME, name=task.action, run=run)
+
+
+ACTIONS.update({op: _structured_action(task) for op, task in _research.STRUCTURED_TASKS.items()})

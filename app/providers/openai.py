@@ -6,13 +6,14 @@ the domains the answer must be on [§11.2]. The URL is validated by the shared r
 `app/providers/_research.py` before it is accepted.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from app.providers import _research
 from app.providers._http import ProviderResponse
-from app.providers._research import Confidence, ResearchTask
+from app.providers._research import Confidence, ResearchTask, StructuredTask
 from app.providers.base import UNKNOWN_PRICE, Action, ActionContext, ActionResult, ProviderOptions, failed
 
 NAME = "openai"
@@ -137,9 +138,19 @@ def _output_text(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return ("".join(texts) if texts else None), None
 
 
-async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionResult:
-    _, domain = _research.company_and_domain(data)
-    request = _request(task, data, ctx)
+@dataclass
+class _Reply:
+    """A completed answer whose text parsed as JSON."""
+
+    status: int
+    body: dict[str, Any]
+    answer: Any
+    run_status: str
+
+
+async def _ask(request: dict[str, Any], ctx: Context) -> _Reply | ActionResult:
+    """One Responses call (asked again without the search domain filter when the model refuses
+    it): the parsed JSON answer, or the failed attempt (§11.3, §11.4)."""
     response = await _send(request, ctx)
     if _filters_unsupported(response) and (retry := _without_filters(request)) is not None:
         # a model or account that refuses `filters.allowed_domains` (reported as 400 Unsupported
@@ -180,15 +191,23 @@ async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionR
     answer = _research.parse_answer(text)
     if answer is None:
         return failed("the answer text is not JSON", http_status=status, provider_status="invalid_answer", raw=body)
-    # url_citation annotations stay in `raw` as sources; only the answer's url is judged [§11.3]
+    # url_citation annotations stay in `raw` as sources; only the answer's fields are judged [§11.3]
+    return _Reply(status, body, answer, run_status)
+
+
+async def _resolve(task: ResearchTask, data: BaseModel, ctx: Context) -> ActionResult:
+    _, domain = _research.company_and_domain(data)
+    reply = await _ask(_request(task, data, ctx), ctx)
+    if isinstance(reply, ActionResult):
+        return reply
     return _research.judge(
         task,
-        answer,
+        reply.answer,
         domain,
         min_confidence=ctx.options.min_confidence,
-        http_status=status,
-        provider_status=run_status,
-        raw=body,
+        http_status=reply.status,
+        provider_status=reply.run_status,
+        raw=reply.body,
     )
 
 
@@ -206,6 +225,8 @@ PRICES = {
     "company.research.resolve_g2_url": UNKNOWN_PRICE,
     "company.research.resolve_pricing_page_url": UNKNOWN_PRICE,
     "company.resolve.domain_from_name": UNKNOWN_PRICE,
+    # structured research and derivation: billed per token, no price per call documented
+    **{op: UNKNOWN_PRICE for op in _research.STRUCTURED_TASKS},
 }
 
 
@@ -220,3 +241,42 @@ ACTIONS = {
     ),
     "company.resolve.domain_from_name": Action(provider=NAME, name="domain_from_name", run=domain_from_name),
 }
+
+
+# --- structured research and derivation (issue 13 item 3; app/providers/_research.py) ---------
+
+
+def _structured_request(task: StructuredTask, values: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    # the portable schema is already strict-mode shaped (§11.2): every property required, no
+    # additional properties, optional values as null unions
+    body: dict[str, Any] = {
+        "model": ctx.options.model,
+        "instructions": _research.instructions(task),
+        "input": _research.prompt(values),
+        "text": {"format": {"type": "json_schema", "name": task.schema_name, "strict": True, "schema": task.schema}},
+    }
+    if ctx.options.web_search:
+        # no domain filter: competitors, customers and news live anywhere on the web; every URL of
+        # the answer is still checked (app/providers/_research.web_url)
+        body["tools"] = [{"type": "web_search"}]
+    return body
+
+
+async def _structured(task: StructuredTask, data: BaseModel, ctx: Context) -> ActionResult:
+    values, domain = _research.company_data(task, data, ctx.params)
+    reply = await _ask(_structured_request(task, values, ctx), ctx)
+    if isinstance(reply, ActionResult):
+        return reply
+    return _research.judge_structured(
+        task, reply.answer, domain, http_status=reply.status, provider_status=reply.run_status, raw=reply.body
+    )
+
+
+def _structured_action(task: StructuredTask) -> Action:
+    async def run(data: BaseModel, ctx: Context) -> ActionResult:
+        return await _structured(task, data, ctx)
+
+    return Action(provider=NAME, name=task.action, run=run)
+
+
+ACTIONS.update({op: _structured_action(task) for op, task in _research.STRUCTURED_TASKS.items()})

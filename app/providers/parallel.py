@@ -7,6 +7,7 @@ when it runs out the attempt fails with `provider_status="timeout"` and the run 
 second run is ever started (§0.1.7).
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,10 @@ from pydantic import BaseModel, Field
 
 from app.contracts.entities import PersonInput
 from app.contracts.normalize import normalize_email
+from app.providers import _research
 from app.providers._fields import as_dict as _dict
 from app.providers._http import ProviderError
+from app.providers._research import StructuredTask
 from app.providers.base import (
     UNKNOWN_PRICE,
     Action,
@@ -158,29 +161,41 @@ def _classify(body: Any, http_status: int) -> ActionResult:
 
 async def resolve_email(data: BaseModel, ctx: Context) -> ActionResult:
     assert isinstance(data, PersonInput)
+    return await _run(ctx, create_body(data, ctx.options.processor), _classify)
+
+
+async def _run(ctx: Context, body: dict[str, Any], classify: Callable[[Any, int], ActionResult]) -> ActionResult:
+    """Create one run and wait for its result within the budget; `classify` reads a completed
+    run's result body."""
     headers = {"x-api-key": ctx.client.api_key or ""}
     until = _budget_end(ctx)
     if until - ctx.clock() < MIN_WAIT_SECONDS:
         # a run that cannot be waited for would only be paid for
         return failed("no time left to wait for a run", http_status=None, provider_status="timeout", raw=None)
-    processor = ctx.options.processor
     # a retry wait that would end after the budget is not slept: no time would be left for the run
-    created = await ctx.request("POST", RUNS, json_body=create_body(data, processor), headers=headers, deadline=until)
+    created = await ctx.request("POST", RUNS, json_body=body, headers=headers, deadline=until)
     run: Any = created.json(NAME)
     run_id = run.get("run_id") if isinstance(run, dict) else None
     if not run_id:
         return failed(
             "no run_id in the create response", http_status=created.status_code, provider_status=None, raw=run
         )
-    result = await _wait(ctx, str(run_id), run, until, headers)
+    result = await _wait(ctx, str(run_id), run, until, headers, classify)
     if result.status in (AttemptStatus.found, AttemptStatus.not_found):
         # a completed run is billed by its processor, whatever it found; a run that did not
         # complete (failed, timed out) has no documented charge and stays unknown
-        result.cost_credits = PROCESSOR_USD_PER_RUN.get(processor)
+        result.cost_credits = PROCESSOR_USD_PER_RUN.get(str(body.get("processor")))
     return result
 
 
-async def _wait(ctx: Context, run_id: str, run: Any, until: float, headers: dict[str, str]) -> ActionResult:
+async def _wait(
+    ctx: Context,
+    run_id: str,
+    run: Any,
+    until: float,
+    headers: dict[str, str],
+    classify: Callable[[Any, int], ActionResult],
+) -> ActionResult:
     """Block on the result endpoint until the run completes or the budget ends. Transient errors
     (5xx, 429, network) are retried here, within the budget, rather than by the HTTP layer: the run
     is already paid for, and the budget, not a retry count, bounds the wait."""
@@ -230,7 +245,7 @@ async def _wait(ctx: Context, run_id: str, run: Any, until: float, headers: dict
             elapsed = ctx.clock() - started
             await ctx.sleep(max(0.0, min(POLL_FLOOR_SECONDS - elapsed, until - ctx.clock())))
             continue
-        return _classify(body, response.status_code)
+        return classify(body, response.status_code)
     return failed(
         f"run {run_id} not finished within the time budget",
         http_status=last_status,
@@ -251,9 +266,82 @@ PROCESSOR_USD_PER_RUN = {
     "ultra": Decimal("0.3"),
 }
 # the price depends on the processor setting: `resolve_email` sets each run's cost itself
-PRICES = {"person.contact.resolve_email": UNKNOWN_PRICE}
+PRICES = {
+    "person.contact.resolve_email": UNKNOWN_PRICE,
+    # a completed run's cost is set by the run itself, by processor (PROCESSOR_USD_PER_RUN)
+    **{op: UNKNOWN_PRICE for op in _research.STRUCTURED_TASKS},
+}
 
 
 ACTIONS = {
     "person.contact.resolve_email": Action(provider=NAME, name="resolve_email", run=resolve_email),
 }
+
+
+# --- structured research and derivation (issue 13 item 3; app/providers/_research.py) ---------
+# The company's fields and the step's product or criteria are the run's `input` (an object of
+# strings, each described by the input schema): data, apart from the task, which is the output
+# schema's description [§8.1]. The output schema is the shared portable one; that Parallel takes
+# its `["string", "null"]` unions is UNCONFIRMED (a refusal is a 422, recorded as failed).
+
+STRUCTURED_INPUT_FIELDS: dict[str, str] = {
+    "company_name": "The company's name",
+    "company_domain": "The company's website domain",
+    "company_linkedin_url": "The company's LinkedIn page",
+    "company_industry": "The company's industry",
+    "company_employee_count": "The company's number of employees",
+    "company_employee_range": "The company's employee range",
+    "company_hq_country": "The country of the company's headquarters",
+    "company_description": "A description of the company",
+    "product": "The product to find buyers for at the company",
+    "criteria": "The ideal customer profile to score the company against",
+}
+
+
+def structured_body(task: StructuredTask, values: dict[str, Any], processor: str) -> dict[str, Any]:
+    company = values["company"]
+    run_input = {f"company_{k}": str(v) for k, v in company.items()}
+    run_input.update({k: str(v) for k, v in values.items() if k != "company"})
+    input_schema = {
+        "type": "object",
+        "properties": {k: {"type": "string", "description": STRUCTURED_INPUT_FIELDS[k]} for k in run_input},
+        "required": list(run_input),
+    }
+    output_schema = {**task.schema, "description": _research.instructions(task)}
+    return {
+        "input": run_input,
+        "processor": processor,
+        "task_spec": {
+            "input_schema": {"type": "json", "json_schema": input_schema},
+            "output_schema": {"type": "json", "json_schema": output_schema},
+        },
+    }
+
+
+def _structured_classify(task: StructuredTask, domain: str) -> Callable[[Any, int], ActionResult]:
+    def classify(body: Any, http_status: int) -> ActionResult:
+        """A completed run's result (§8.2): its `output.content` is the answer to judge."""
+        if not isinstance(body, dict) or not isinstance(body.get("output"), dict):
+            return failed("unexpected response shape", http_status=http_status, provider_status=None, raw=body)
+        status = str(_dict(body.get("run")).get("status") or "completed")
+        if status != "completed":
+            return failed(
+                f"run ended with status {status!r}", http_status=http_status, provider_status=status, raw=body
+            )
+        content = body["output"].get("content")
+        return _research.judge_structured(
+            task, content, domain, http_status=http_status, provider_status=status, raw=body
+        )
+
+    return classify
+
+
+def _structured_action(task: StructuredTask) -> Action:
+    async def run(data: BaseModel, ctx: Context) -> ActionResult:
+        values, domain = _research.company_data(task, data, ctx.params)
+        return await _run(ctx, structured_body(task, values, ctx.options.processor), _structured_classify(task, domain))
+
+    return Action(provider=NAME, name=task.action, run=run)
+
+
+ACTIONS.update({op: _structured_action(task) for op, task in _research.STRUCTURED_TASKS.items()})

@@ -18,7 +18,14 @@ from app.models.blueprints import (
     BlueprintUpdateRequest,
 )
 from app.models.common import Page
-from app.operations.registry import REGISTRY, VERIFY_OPERATION, InvalidProviderOrder, Operation, check_order
+from app.operations.registry import (
+    REGISTRY,
+    VERIFY_OPERATION,
+    InvalidProviderOrder,
+    Operation,
+    check_order,
+    check_params,
+)
 from app.pagination import decode_cursor, page
 from app.repositories import blueprints as blueprints_repo
 
@@ -84,9 +91,11 @@ def _check_step(index: int, step: BlueprintStepInput) -> None:
             details={"field": field},
         )
     config = step.step_config
+    operation = REGISTRY[step.operation_id]
+    # an operation that needs a product or criteria is refused without them, here, not at run time
+    check_params(operation, config.model_dump(exclude_none=True) if config else {}, where=f"steps[{index}].step_config")
     if config is None:
         return
-    operation = REGISTRY[step.operation_id]
     if config.providers is not None:
         _check_providers(operation, config.providers, f"steps[{index}].step_config.providers")
     if config.verify_providers is not None:

@@ -33,7 +33,7 @@ from app.models.execute import ExecuteOptions, ExecuteRequest, ExecuteResult
 from app.operations.engine import BUDGET_EXHAUSTED, Attempt, Engine, ExecutionOptions, OperationResult
 from app.operations.local import StoredEntity
 from app.operations.redact import redact
-from app.operations.registry import REGISTRY, Operation
+from app.operations.registry import REGISTRY, STEP_PARAMS, Operation, check_params
 from app.operations.result_cache import cache_key
 from app.providers.base import AttemptStatus
 from app.repositories import entities as entities_repo
@@ -178,18 +178,22 @@ async def obtain(
     (default: the caller's company); a refusal ends the outcome failed `budget_exhausted`.
     `entity_company_id` is where an operation that reads the stored entity looks for it (a
     pipeline step: its run's company; /execute: the caller's company scope, None for all the org's).
+    operation, another entity type, an input the operation cannot take, a provider order it
+    cannot use, or step parameters (`product`, `criteria`) it needs but lacks or does not read.
     The caller records the outcome (that also releases the claim a leading lookup holds)."""
     started = clock()
     operation, data = _resolve(operation_id, entity_type, input)
     given = options.model_dump(exclude_none=True) if options else {}
     spend = BudgetGate(db, auth.tenant_org_id, budget_company_id or auth.company_id)
+    params = check_params(operation, given, where="options")
     exec_options = ExecutionOptions(
-        **{k: v for k, v in given.items() if k != "cache"},
+        **{k: v for k, v in given.items() if k != "cache" and k not in STEP_PARAMS},
         max_inline_wait_seconds=max_inline_wait_seconds,
         spend=spend,
+        params=params,
     )
     order = engine.order(operation, exec_options)
-    key = cache_key(operation, data, order, engine.verify_order(operation, exec_options))
+    key = cache_key(operation, data, order, engine.verify_order(operation, exec_options), params)
     lookup = _Lookup(db, engine, auth, operation, data, given, key, started)
     if operation.spec.strategy is Strategy.local:
         # no provider to spare, and a comparison with the stored record is only true now: never cached

@@ -88,6 +88,7 @@ class CompanyEnrich(Provider):
             "employees": c.employees_label,
             "revenue": c.revenue_label,
             "description": c.description,
+            "technologies": _technologies(c),
             "founded_year": c.founded_year,
             "location": {
                 "country": {"code": c.country_code, "name": c.country},
@@ -157,3 +158,16 @@ class CompanyEnrich(Provider):
             for p, c in search.people(self.name, query, (page - 1) * size, size)
         ]
         return json_response({"items": rows, "page": page, "totalPages": page_count(total, size), "totalItems": total})
+
+
+TECHNOLOGIES = (
+    "Google Analytics", "Google Tag Manager", "HubSpot", "Salesforce", "Cloudflare", "React", "WordPress",
+    "Stripe", "Intercom", "Segment", "Amazon Web Services", "Zendesk", "Shopify", "Hotjar", "Slack",
+)  # fmt: skip
+
+
+def _technologies(c: data.Company) -> list[str]:
+    """`technologies[]`, a list of names [§7.1]: four to seven, the same for a domain every time."""
+    roll = data.Rolls("companyenrich-tech", c.domain)
+    first, count = roll.n(0, len(TECHNOLOGIES)), 4 + roll.n(1, 4)
+    return [TECHNOLOGIES[(first + i) % len(TECHNOLOGIES)] for i in range(count)]

@@ -11,6 +11,7 @@ The error body `{"type": "error", "error": {"ref_id", "message", "detail"}}` is 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import re
 import time
@@ -30,6 +31,7 @@ from sandbox.providers.base import (
     remember,
     retry_after_header,
 )
+from sandbox.providers.research import answer
 
 PROCESSORS = {"lite", "base", "core", "core2x", "pro", "ultra", "ultra2x", "ultra4x", "ultra8x"}
 DEFAULT_RESULT_TIMEOUT = 600.0
@@ -57,6 +59,7 @@ class Run:
     found: bool
     person: data.Person
     output_schema: Any
+    task_input: Any = None
 
     def status(self, now: float) -> str:
         elapsed = now - self.started
@@ -150,6 +153,7 @@ class Parallel(Provider):
             found=not data.is_not_found(self.name, key, trigger),
             person=person,
             output_schema=task_spec.get("output_schema"),
+            task_input=task_input,
         )
         remember(self.runs, run.run_id, run)
         return json_response(run.as_dict(time.monotonic()), 202)
@@ -184,6 +188,8 @@ class Parallel(Provider):
         return json_response({"run": run.as_dict(math.inf), "output": self._output(run)})
 
     def _output(self, run: Run) -> dict[str, Any]:
+        if _is_company_task(run.task_input):
+            return self._research_output(run)
         p = run.person
         company = data.company(p.domain)
         schema = run.output_schema
@@ -202,6 +208,22 @@ class Parallel(Provider):
                 content[name] = _value_for(name, p, company) if run.found else NOT_FOUND
         basis = [_basis(name, run.found, company) for name in content]
         return {"type": "json", "content": content, "basis": basis}
+
+    def _research_output(self, run: Run) -> dict[str, Any]:
+        """A company research task (app/providers/parallel.structured_body): the schema filled by
+        the answer the fake LLMs give, with one basis entry per field."""
+        properties = _schema_properties(run.output_schema)
+        research = answer(self.name, json.dumps(run.task_input), "", properties)
+        c = research.company or data.company("example.com")
+        basis = [_basis(name, research.found, c) for name in research.answer]
+        return {"type": "json", "content": research.answer, "basis": basis}
+
+
+def _is_company_task(task_input: Any) -> bool:
+    """A run whose input is a company (`company_domain`) and no person."""
+    if not isinstance(task_input, dict) or not task_input.get("company_domain"):
+        return False
+    return not any(task_input.get(k) for k in (*FIRST_KEYS, *LAST_KEYS, "full_name"))
 
 
 def _schema_properties(schema: Any) -> dict[str, Any]:

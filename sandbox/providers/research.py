@@ -66,10 +66,14 @@ def _fill(name: str, spec: dict[str, Any], found: bool, url: str | None, c: data
         return url
     if kinds & {"boolean"}:
         return found
+    if lowered == "score" and kinds & {"integer", "number"}:
+        return structured_score(c) if found and c else None
     if kinds & {"number", "integer"}:
         return 1 if found else 0
     if kinds & {"array"}:
-        return []
+        return structured_list(lowered, c) if found and c else []
+    if lowered == "summary" and c and found:
+        return f"{c.name} ({c.domain}) is a {c.industry} company of about {c.employee_count} people in {c.city}."
     if not found or c is None:
         return None
     if "domain" in lowered:
@@ -78,3 +82,40 @@ def _fill(name: str, spec: dict[str, Any], found: bool, url: str | None, c: data
         return c.name
     what = "G2 reviews page" if g2 else "pricing page"
     return f"The {what} of {c.name} ({c.domain})."
+
+
+# --- structured research and derivation (the five operations of app/providers/_research.py) ---
+# Deterministic answers per company: the same domain always gets the same competitors, customers,
+# titles and score, and every URL is on a company website the sandbox knows.
+
+
+def structured_score(c: data.Company) -> int:
+    return data.digest("icp-fit", c.domain) % 101
+
+
+def structured_list(name: str, c: data.Company) -> list[Any]:
+    """The list a property asks for, by its name; [] for one the sandbox does not know."""
+    if name == "competitors":
+        rivals = [data.company(data.generated_domain("competitor:" + c.domain, i)) for i in range(3)]
+        return [{"name": r.name, "domain": r.domain, "reason": f"Also sells {c.industry} software."} for r in rivals]
+    if name == "customers":
+        buyers = [data.company(data.generated_domain("customer:" + c.domain, i)) for i in range(3)]
+        return [
+            {"name": b.name, "domain": b.domain, "evidence_url": f"{c.website}/customers/{data.slugify(b.name)}"}
+            for b in buyers
+        ]
+    if name == "job_titles":
+        first = data.digest("icp-titles", c.domain) % len(data.TITLES)
+        return [data.TITLES[(first + i) % len(data.TITLES)] for i in range(4)]
+    if name == "reasons":
+        return [f"Industry: {c.industry}.", f"Size: about {c.employee_count} employees.", f"Based in {c.country}."]
+    if name == "recent_news":
+        return [
+            {"title": f"{c.name} announces its {c.founded_year + 10} roadmap", "url": f"{c.website}/blog/roadmap",
+             "date": "2026-10-01"},
+            {"title": f"{c.name} opens an office in {c.city}", "url": f"{c.website}/news/{data.slugify(c.city)}",
+             "date": None},
+        ]  # fmt: skip
+    if name == "talking_points":
+        return [f"How {c.name} scales its {c.industry.lower()} operations.", "Their hiring plans for next year."]
+    return []

@@ -180,7 +180,57 @@ CASES = [
         {"found"},
         lambda o: o == {"changed": [], "compared_to_version": None},
     ),
+    # research, derivation and technographics (issue 13 items 2b and 3)
+    (
+        "company.research.discover_competitors",
+        "company",
+        {"domain": "found-acme.com", "name": "Acme"},
+        {"found"},
+        lambda o: len(o["competitors"]) == 3 and all(c["name"] and c["domain"] for c in o["competitors"]),
+    ),
+    (
+        "company.research.lookup_customers",
+        "company",
+        {"domain": "found-acme.com"},
+        {"found"},
+        lambda o: (
+            o["customers"] and all(c["evidence_url"].startswith("https://found-acme.com/") for c in o["customers"])
+        ),
+    ),
+    (
+        "company.derive.icp_job_titles",
+        "company",
+        {"domain": "found-acme.com", "industry": "Software"},
+        {"found"},
+        lambda o: len(o["icp_job_titles"]) == 4,
+    ),
+    (
+        "company.derive.evaluate_icp_fit",
+        "company",
+        {"domain": "found-acme.com", "employee_count": 120},
+        {"found"},
+        lambda o: 0 <= o["icp_fit_score"] <= 100 and o["icp_fit_reasons"],
+    ),
+    (
+        "company.derive.intel_briefing",
+        "company",
+        {"domain": "found-acme.com"},
+        {"found"},
+        lambda o: o["intel_briefing"]["summary"] and len(o["intel_briefing"]["recent_news"]) == 2,
+    ),
+    (
+        "company.enrich.technographics",
+        "company",
+        {"domain": "found-acme.com"},
+        {"found"},
+        lambda o: o["technologies"] and o["technologies_source"] == "companyenrich",
+    ),
 ]
+# the step parameters an operation needs (OperationSpec.params), sent as `options`
+OPTIONS = {
+    "company.derive.icp_job_titles": {"product": "A payroll platform for mid-size companies"},
+    "company.derive.evaluate_icp_fit": {"criteria": "B2B software companies of 50 to 500 people in North America"},
+}
 
 
 def test_every_catalog_operation_has_a_sandbox_case():
@@ -197,7 +247,8 @@ async def test_the_operation_runs_end_to_end_against_the_sandbox(
     headers = tenant.headers(Role.member)
     r = await sclient.post(
         "/api/v1/execute",
-        json={"operation_id": operation_id, "entity_type": entity_type, "input": data},
+        json={"operation_id": operation_id, "entity_type": entity_type, "input": data}
+        | ({"options": OPTIONS[operation_id]} if operation_id in OPTIONS else {}),
         headers=headers,
     )
     assert r.status_code == 200, r.text
@@ -229,3 +280,44 @@ async def test_not_found_inputs_walk_the_whole_waterfall(sclient, conn):
     result = r.json()["data"]
     assert result["status"] == "not_found"
     assert [a["provider"] for a in result["provider_attempts"]] == ["prospeo", "blitzapi", "companyenrich", "leadmagic"]
+
+
+@pytest.mark.parametrize("provider", ["gemini", "openai", "parallel"])
+@pytest.mark.parametrize("operation_id", sorted(OPTIONS) + ["company.research.discover_competitors"])
+async def test_each_structured_provider_answers_against_the_sandbox(sclient, conn, provider, operation_id):
+    """Each provider of the research and derivation operations, alone, on its sandbox wire format."""
+    tenant = await create_tenant(conn)
+    r = await sclient.post(
+        "/api/v1/execute",
+        json={
+            "operation_id": operation_id,
+            "entity_type": "company",
+            "input": {"domain": "found-acme.com"},
+            "options": {"providers": [provider], **OPTIONS.get(operation_id, {})},
+        },
+        headers=tenant.headers(Role.member),
+    )
+    result = r.json()["data"]
+    assert result["status"] == "found", result
+    assert [a["provider"] for a in result["provider_attempts"]] == [provider]
+
+
+async def test_an_unknown_company_is_not_found_by_every_structured_provider(sclient, conn):
+    tenant = await create_tenant(conn)
+    r = await sclient.post(
+        "/api/v1/execute",
+        json={
+            "operation_id": "company.research.discover_competitors",
+            "entity_type": "company",
+            "input": {"domain": "notfound-acme.com"},
+        },
+        headers=tenant.headers(Role.member),
+    )
+    result = r.json()["data"]
+    assert result["status"] == "not_found"
+    attempts = result["provider_attempts"]
+    assert [(a["provider"], a["provider_status"]) for a in attempts] == [
+        ("gemini", "no_answer"),
+        ("openai", "no_answer"),
+        ("parallel", "no_answer"),
+    ]

@@ -11,6 +11,8 @@ from tests.factories import bearer, create_tenant
 
 RESOLVE = "person.contact.resolve_email"
 VERIFY = "person.contact.verify_email"
+ICP_TITLES = "company.derive.icp_job_titles"
+ICP_FIT = "company.derive.evaluate_icp_fit"
 
 
 def step(**extra):
@@ -79,6 +81,39 @@ REFUSED = [
         404,
         "blueprint_not_found",
         "steps[0].fan_out.blueprint_id",
+    ),
+    # step parameters (docs/decisions/0067-research-operations.md)
+    (
+        {"position": 1, "operation_id": ICP_TITLES, "step_config": {"product": 42}},
+        422,
+        "validation_error",
+        "product",
+    ),
+    (
+        {"position": 1, "operation_id": ICP_FIT, "step_config": {"criteria": ["B2B"]}},
+        422,
+        "validation_error",
+        "criteria",
+    ),
+    ({"position": 1, "operation_id": ICP_TITLES}, 400, "invalid_step_params", "steps[0].step_config.product"),
+    (
+        {"position": 1, "operation_id": ICP_TITLES, "step_config": {"product": "   "}},
+        400,
+        "invalid_step_params",
+        "steps[0].step_config.product",
+    ),
+    (
+        {"position": 1, "operation_id": ICP_FIT, "step_config": {"providers": ["openai"]}},
+        400,
+        "invalid_step_params",
+        "steps[0].step_config.criteria",
+    ),
+    (step(step_config={"product": "Payroll"}), 400, "invalid_step_params", "steps[0].step_config.product"),
+    (
+        {"position": 1, "operation_id": ICP_TITLES, "step_config": {"product": "Payroll", "criteria": "B2B"}},
+        400,
+        "invalid_step_params",
+        "steps[0].step_config.criteria",
     ),
 ]
 
@@ -156,3 +191,21 @@ async def test_a_typed_step_config_is_stored_as_given(client, conn, tenant):
     )
     assert r.status_code == 200, r.text
     assert r.json()["data"]["steps"][0]["step_config"] == {}
+
+
+async def test_a_blueprint_gives_each_icp_step_its_product_or_criteria(client, conn, tenant):
+    steps = [
+        {"position": 1, "operation_id": ICP_TITLES, "step_config": {"product": "A payroll platform"}},
+        {
+            "position": 2,
+            "operation_id": ICP_FIT,
+            "step_config": {"criteria": "B2B software, 50-500 people", "providers": ["openai", "gemini"]},
+        },
+    ]
+    r = await client.post(
+        "/api/blueprints/create", json={"name": "icp", "steps": steps}, headers=tenant.headers(Role.org_admin)
+    )
+    assert r.status_code == 200, r.text
+    stored = r.json()["data"]["steps"]
+    assert stored[0]["step_config"] == {"product": "A payroll platform"}
+    assert stored[1]["step_config"] == {"criteria": "B2B software, 50-500 people", "providers": ["openai", "gemini"]}

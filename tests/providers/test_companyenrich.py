@@ -4,7 +4,14 @@ import httpx
 import pytest
 import respx
 
-from app.contracts.entities import CompanyInput, CompanyProfile, CompanySearchOutput, PersonSearchOutput, SearchInput
+from app.contracts.entities import (
+    CompanyInput,
+    CompanyProfile,
+    CompanySearchOutput,
+    PersonSearchOutput,
+    SearchInput,
+    TechnographicsOutput,
+)
 from app.providers import companyenrich
 from app.providers._http import (
     ProviderAuthError,
@@ -421,3 +428,47 @@ class TestSearchPeople:
     def test_eligibility(self, data, reason):
         assert companyenrich.eligible_person_search(data) == reason
         assert companyenrich.ACTIONS["person.search"].eligible is companyenrich.eligible_person_search
+
+
+class TestTechnographics:
+    """company.enrich.technographics: the enrich answer's `technologies[]` [§7.1, C2]."""
+
+    @respx.mock
+    async def test_technologies_are_read_from_the_enrich_answer(self, provider_ctx):
+        route = respx.get(ENRICH).mock(
+            return_value=httpx.Response(
+                200, json={**ACME, "technologies": ["React", " Stripe ", "react", 7, "", "HubSpot"]}
+            )
+        )
+        outcome = await companyenrich.technographics(COMPANY, provider_ctx("companyenrich"))
+        assert route.calls.last.request.url.params["domain"] == "acme.com"
+        assert outcome.status is AttemptStatus.found
+        assert outcome.output == {
+            "technologies": ["React", "Stripe", "HubSpot"],
+            "technologies_source": "companyenrich",
+        }
+        TechnographicsOutput.model_validate(outcome.output)
+
+    @pytest.mark.parametrize("technologies", [[], None, "React", [None, 3]])
+    @respx.mock
+    async def test_no_list_of_names_is_not_found(self, provider_ctx, technologies):
+        body = {**ACME, "technologies": technologies}
+        respx.get(ENRICH).mock(return_value=httpx.Response(200, json=body))
+        outcome = await companyenrich.technographics(COMPANY, provider_ctx("companyenrich"))
+        assert outcome.status is AttemptStatus.not_found and outcome.provider_status == "no_technologies"
+
+    @respx.mock
+    async def test_an_unknown_domain_is_not_found(self, provider_ctx):
+        respx.get(ENRICH).mock(return_value=httpx.Response(404, text="Not Found"))
+        outcome = await companyenrich.technographics(COMPANY, provider_ctx("companyenrich"))
+        assert outcome.status is AttemptStatus.not_found and outcome.provider_status == "http_404"
+
+    @respx.mock
+    async def test_out_of_credit_raises_for_the_engine(self, provider_ctx):
+        respx.get(ENRICH).mock(return_value=httpx.Response(402, json={"error": "no credits"}))
+        with pytest.raises(ProviderCreditsError):
+            await companyenrich.technographics(COMPANY, provider_ctx("companyenrich"))
+
+    def test_the_action_needs_a_domain(self):
+        action = companyenrich.ACTIONS["company.enrich.technographics"]
+        assert action.eligible is not None and action.eligible(CompanyInput(name="Acme")) == "missing_input:domain"

@@ -5,7 +5,7 @@ import pytest
 import respx
 
 from app.contracts.entities import EmailOutput, PersonInput
-from app.providers import parallel
+from app.providers import _research, parallel
 from app.providers._http import (
     ProviderAuthError,
     ProviderMalformedResponse,
@@ -325,5 +325,5 @@ class TestResult:
 
 def test_the_action_serves_resolve_email():
     action = parallel.ACTIONS["person.contact.resolve_email"]
-    assert set(parallel.ACTIONS) == {"person.contact.resolve_email"}
+    assert set(parallel.ACTIONS) == {"person.contact.resolve_email", *_research.STRUCTURED_TASKS}
     assert action.run is parallel.resolve_email and action.provider == "parallel" and action.eligible is None
