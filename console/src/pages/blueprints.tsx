@@ -423,7 +423,7 @@ export function BlueprintEditPage({ id }: { id?: string }) {
                     rows={3}
                     class="mono"
                     value={d.condition}
-                    placeholder='{"exists": "work_email"}'
+                    placeholder='{"field": "work_email", "op": "exists"}'
                     onInput={(e) => update(i, { condition: e.currentTarget.value })}
                     {...fieldProps(`${p}.condition`)}
                   />
