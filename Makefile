@@ -5,8 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := trigger/node_modules/.installed
+CONSOLE_STAMP := console/node_modules/.installed
+CONSOLE_BUILT := console/dist/index.html
+CONSOLE_SOURCES := $(shell find console/src console/public -type f ! -name schema.d.ts 2>/dev/null) console/index.html \
+	console/vite.config.ts console/tsconfig.json
+APP_SOURCES := $(shell find app -name '*.py' 2>/dev/null)
 
-.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean reliability mutation
+.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean reliability mutation \
+	console chromium console-screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +24,27 @@ $(NODE_STAMP): trigger/package.json trigger/package-lock.json
 	cd trigger && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP)
+$(CONSOLE_STAMP): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONSOLE_STAMP)
+
+# the operator console (console/, served at /console). Its client types are generated from the
+# app's own OpenAPI schema and type-checked before the build, so an API change that breaks a page
+# fails here, in make test.
+$(CONSOLE_BUILT): $(STAMP) $(CONSOLE_STAMP) $(CONSOLE_SOURCES) $(APP_SOURCES)
+	$(PY) -m app openapi console/openapi.json
+	cd console && npx --no-install openapi-typescript openapi.json --output src/api/schema.d.ts --silent
+	cd console && npx --no-install tsc --noEmit
+	cd console && npx --no-install vite build --logLevel warn
+
+console: $(CONSOLE_BUILT)
+
+# the console's browser tests drive Debian's chromium (Playwright's own browser download is not
+# reachable from CI)
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+install: $(STAMP) $(NODE_STAMP) console
 
 run: install
 	$(PY) -m app run
@@ -45,8 +71,12 @@ test: lint test-ts test-python
 test-ts: install
 	cd trigger && npm run --silent typecheck && npm test --silent
 
-test-python: install
-	$(PY) -m pytest -n 2 -q
+test-python: install chromium
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+# a screenshot of every console page into docs/console/ (the browser tests, writing them)
+console-screenshots: install chromium
+	DEX_CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest -q tests/console
 
 bench: install
 	$(PY) -m bench
@@ -81,4 +111,4 @@ mutation: install
 		exit $$status
 
 clean:
-	rm -rf $(VENV) .pytest_cache trigger/node_modules
+	rm -rf $(VENV) .pytest_cache trigger/node_modules console/node_modules console/dist

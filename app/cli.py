@@ -147,6 +147,14 @@ def generate_encryption_key(key_id: str = typer.Option("k1", help="the id the ne
 
 
 @cli.command()
+def openapi(out: Path) -> None:
+    """Write the API's OpenAPI schema to OUT (the console's typed client is generated from it)."""
+    from app.console import write_openapi
+
+    write_openapi(out)
+
+
+@cli.command()
 def worker() -> None:
     """Run the local pipeline worker alone, against DATA_ENGINE_DATABASE_URL and DATA_ENGINE_API_URL."""
     settings = _settings()
@@ -182,6 +190,15 @@ def _worker_secrets(settings: Settings) -> dict[str, str]:
     return {"DATA_ENGINE_INTERNAL_API_KEY": settings.secret("internal_api_key")}
 
 
+def run_banner(stack: Stack) -> str:
+    """Where everything is, once the stack is up."""
+    return (
+        f"  API      {stack.api_url} (docs at {stack.api_url}/docs)\n"
+        f"  console  {stack.console_url} (sign in with the demo login above)\n"
+        "  pipeline worker running. Try `make demo`. Ctrl-C stops everything.\n"
+    )
+
+
 def start_local(settings: Settings, stack: Stack) -> DemoTenant:
     """Database, migrations, demo tenant, provider sandbox (unless real keys are configured), API,
     worker: what `make run` starts, and `make demo` when no API is running."""
@@ -210,10 +227,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, sandbox_port: int = 9100) -> 
                 _print_demo(demo, stack.api_url)
                 if stack.running("sandbox"):
                     typer.echo(SANDBOX_BANNER.format(url=stack.sandbox_url))
-                typer.echo(
-                    f"  API on {stack.api_url} (docs at {stack.api_url}/docs), pipeline worker running. "
-                    "Try `make demo`. Ctrl-C stops everything.\n"
-                )
+                typer.echo(run_banner(stack))
                 exited = stack.wait_for_exit()
                 typer.echo(f"the {exited.name} exited (code {exited.poll()}); stopping the rest", err=True)
                 code = 1

@@ -4,11 +4,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.config import Orchestrator, Settings, get_settings
+from app.console import CONSOLE_DIST, CONSOLE_PATH, ConsoleFiles
 from app.database import Database
 from app.db import Db
 from app.errors import install_error_handlers
@@ -51,7 +53,7 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, console_dist: Path = CONSOLE_DIST) -> FastAPI:
     settings = settings or get_settings()
     validate_deployment_order(settings.provider_order)
 
@@ -135,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         provider_keys.router,
     ):
         app.include_router(router)
+    # the operator console (CONTRACT §9.8): static files, outside the API's credential gate
+    app.mount(CONSOLE_PATH, ConsoleFiles(console_dist), name="console")
     # added last = outermost: the request id is set before anything else can answer
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # before the size limit: an anonymous body is refused before a byte of it is read

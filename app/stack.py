@@ -157,6 +157,11 @@ class Stack:
         return f"http://{self.host}:{self.api_port}"
 
     @property
+    def console_url(self) -> str:
+        """The operator console the API serves (app/console.py)."""
+        return f"{self.api_url}/console/"
+
+    @property
     def sandbox_url(self) -> str:
         return f"http://{self.host}:{self.sandbox_port}"
 

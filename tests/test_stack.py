@@ -87,6 +87,10 @@ def test_run_serves_the_api_with_a_working_demo_token_and_ctrl_c_stops_everythin
         me = httpx.post(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200
         assert me.json()["data"]["auth"]["role"] == "org_admin"
+        # the operator console, printed beside the API and served by it (make builds it first)
+        assert re.search(rf"console\s+{base}/console/", output), output
+        console = httpx.get(f"{base}/console/")
+        assert console.status_code == 200 and '<div id="app">' in console.text
         started = [*psutil.Process(proc.pid).children(recursive=True), _postmaster(tmp_path)]
         names = " ".join(" ".join(p.cmdline()) for p in started)
         assert all(part in names for part in ("sandbox", "uvicorn", "worker.ts", "postgres")), names

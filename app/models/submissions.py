@@ -37,6 +37,10 @@ class BatchStatusRequest(RequestSchema):
     submission_id: uuid.UUID
     limit: int = Field(default=50, ge=1, le=500, strict=True)
     cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+    status: PipelineRunStatus | None = Field(
+        default=None,
+        description="Only runs in this status (the summary still counts them all); the console's filter",
+    )
 
 
 class Submission(Schema):

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from app.contracts.statuses import PipelineRunStatus
 from app.models.submissions import RunStatus, Submission, Summary
 
 SUBMISSION_COLUMNS = """id, org_id, company_id, blueprint_id, status, source, metadata, entity_count, created_at,
@@ -138,6 +139,7 @@ SELECT {", ".join("s." + c.strip() for c in SUBMISSION_COLUMNS.split(","))},
                             FROM step_results st WHERE st.pipeline_run_id = r.id), '[]'::jsonb) AS steps
            FROM pipeline_runs r
            WHERE r.submission_id = s.id AND r.org_id = s.org_id AND r.entity_index > $4
+             AND ($6::text IS NULL OR r.status::text = $6)
            ORDER BY r.entity_index
            LIMIT $5) p), '[]'::jsonb) AS runs
 FROM submissions s
@@ -163,9 +165,11 @@ async def batch_status(
     company_scope: uuid.UUID | None,
     after_index: int,
     limit: int,
+    status: PipelineRunStatus | None = None,
 ) -> tuple[Submission, Summary, list[RunStatus]] | None:
-    """The submission, its counts and one page of its runs (limit + 1 rows), from one snapshot."""
-    row = await conn.fetchrow(BATCH_STATUS, submission_id, org_id, company_scope, after_index, limit + 1)
+    """The submission, its counts and one page of its runs (limit + 1 rows; only those in
+    `status` when given), from one snapshot."""
+    row = await conn.fetchrow(BATCH_STATUS, submission_id, org_id, company_scope, after_index, limit + 1, status)
     if row is None:
         return None
     data = dict(row)

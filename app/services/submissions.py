@@ -218,7 +218,13 @@ def _decode_index_cursor(cursor: str | None) -> int:
 async def status(conn: asyncpg.Connection, auth: AuthContext, body: BatchStatusRequest) -> BatchStatus:
     after = _decode_index_cursor(body.cursor)
     found = await submissions_repo.batch_status(
-        conn, auth.tenant_org_id, body.submission_id, company_scope=auth.company_id, after_index=after, limit=body.limit
+        conn,
+        auth.tenant_org_id,
+        body.submission_id,
+        company_scope=auth.company_id,
+        after_index=after,
+        limit=body.limit,
+        status=body.status,
     )
     if found is None:
         raise not_found("submission")

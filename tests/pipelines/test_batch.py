@@ -223,6 +223,38 @@ class TestStatusAndCancel:
                 break
         assert seen == [0, 1, 2, 3, 4]
 
+    async def test_status_filters_runs_by_status_and_pages_within_the_filter(self, client, conn, tenant):
+        # the console's "failed only" view of a 10,000-run submission: the filter is applied by the
+        # query, so a page holds only matching runs and the summary still counts every run
+        sid = (await submit(client, tenant, entities=_entities(6))).json()["data"]["submission_id"]
+        await conn.execute(
+            "UPDATE pipeline_runs SET status = 'failed', error_message = 'boom' "
+            "WHERE submission_id = $1 AND entity_index IN (1, 3, 4)",
+            uuid.UUID(sid),
+        )
+        headers = tenant.headers(Role.member)
+        seen, cursor = [], None
+        while True:
+            body = {"submission_id": sid, "status": "failed", "limit": 2, "cursor": cursor}
+            r = await client.post("/api/v1/batch/status", json=body, headers=headers)
+            assert r.status_code == 200, r.text
+            data = r.json()["data"]
+            assert data["summary"]["total"] == 6 and data["summary"]["failed"] == 3
+            assert {i["status"] for i in data["runs"]["items"]} == {"failed"}
+            seen += [i["entity_index"] for i in data["runs"]["items"]]
+            cursor = data["runs"]["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == [1, 3, 4]
+        r = await client.post(
+            "/api/v1/batch/status", json={"submission_id": sid, "status": "succeeded"}, headers=headers
+        )
+        assert r.json()["data"]["runs"] == {"items": [], "next_cursor": None}
+        r = await client.post(
+            "/api/v1/batch/status", json={"submission_id": sid, "status": "exploded"}, headers=headers
+        )
+        assert r.status_code == 422
+
     async def test_status_is_tenant_scoped(self, client, conn, tenant):
         sid = (await submit(client, tenant)).json()["data"]["submission_id"]
         other = await create_tenant(conn)
