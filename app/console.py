@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from app.config import REPO_ROOT, Settings
+from app.encryption import generate_spec
 
 CONSOLE_PATH = "/console"
 CONSOLE_DIST = REPO_ROOT / "console" / "dist"
@@ -63,7 +64,10 @@ class ConsoleFiles(StaticFiles):
 def schema_settings() -> Settings:
     """Settings good enough to build the app for its schema alone: nothing is started, no secret
     file is written, no database is reached."""
-    throwaway = {name: secrets.token_urlsafe(32) for name in ("internal_api_key", "jwt_secret", "super_admin_api_key")}
+    throwaway: dict[str, object] = {
+        name: secrets.token_urlsafe(32) for name in ("internal_api_key", "jwt_secret", "super_admin_api_key")
+    }
+    throwaway["encryption_key"] = generate_spec()
     return Settings(database_url="postgresql://schema-only@127.0.0.1:1/unused", **throwaway)  # type: ignore[arg-type]
 
 
