@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := trigger/node_modules/.installed
 
-.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean reliability mutation
+.PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean reliability mutation docs
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test-ts: install
 
 test-python: install
 	$(PY) -m pytest -n 2 -q
+
+# the reference sections of docs/operations.md and docs/costs.md, from the catalog's declarations
+docs: install
+	$(PY) -m app.docs_catalog
 
 bench: install
 	$(PY) -m bench
