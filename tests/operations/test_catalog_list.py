@@ -214,3 +214,20 @@ async def test_the_deployment_s_order_and_http_settings_are_shown(database_dsn, 
     assert ops["person.search"]["deployment_providers"] is None
     unchanged = {k: v for k, v in ops["company.ads.search.meta"].items()}
     assert unchanged == defaults["company.ads.search.meta"]
+
+
+async def test_person_profile_s_minimum_names_every_way_it_accepts(client, tenant):
+    """The minimum's text is what a caller reads: it must not hide an accepted combination."""
+    headers = bearer(tenant.tokens[Role.member])
+    op = (await catalog(client, headers))["person.enrich.profile"]
+    assert op["minimum_inputs"] == [
+        "linkedin_url|work_email|email|"
+        "(first_name|last_name|full_name & company_domain|company_name|company_linkedin_url)"
+    ]
+    for given in (
+        {"first_name": "Jane", "company_linkedin_url": "https://www.linkedin.com/company/acme"},
+        {"last_name": "Doe", "company_name": "Acme"},
+        {"full_name": "Jane Doe", "company_domain": "acme.com"},
+    ):
+        r = await execute(client, headers, "person.enrich.profile", "person", given)
+        assert r.json()["data"]["missing_inputs"] == [], given
