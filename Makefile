@@ -12,7 +12,7 @@ CONSOLE_SOURCES := $(shell find console/src console/public -type f ! -name schem
 APP_SOURCES := $(shell find app -name '*.py' 2>/dev/null)
 
 .PHONY: install run demo worker test test-python test-ts lint migrate bootstrap bench bench-quick clean reliability mutation \
-	console chromium console-screenshots
+	console chromium console-screenshots docs
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ test-python: install chromium
 # a screenshot of every console page into docs/console/ (the browser tests, writing them)
 console-screenshots: install chromium
 	DEX_CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest -q tests/console
+
+# the reference sections of docs/operations.md and docs/costs.md, from the catalog's declarations
+docs: install
+	$(PY) -m app.docs_catalog
 
 bench: install
 	$(PY) -m bench

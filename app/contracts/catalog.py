@@ -262,7 +262,10 @@ def _person_identity(i: BaseModel) -> list[str]:
     first, last = i.names()
     if (first or last) and (i.company_domain or i.company_name or i.company_linkedin_url):
         return []
-    return ["linkedin_url|work_email|email|(full_name & company_domain|company_name)"]
+    return [
+        "linkedin_url|work_email|email|"
+        "(first_name|last_name|full_name & company_domain|company_name|company_linkedin_url)"
+    ]
 
 
 def _person_key(i: BaseModel) -> list[str]:

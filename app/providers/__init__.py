@@ -1,6 +1,7 @@
 """Provider adapters: one module per provider, each declaring NAME, BASE_URL (the documented
-origin), TIMEOUT_SECONDS and ACTIONS (operation_id → Action), and OPTIONS (its settings model,
-a `ProviderOptions`) when it has settings of its own."""
+origin), TIMEOUT_SECONDS, ACTIONS (operation_id → Action) and PRICES (operation_id → Price), OPTIONS
+(its settings model, a `ProviderOptions`) when it has settings of its own, and PRICE_UNIT when its
+prices are not in credits."""
 
 from types import ModuleType
 

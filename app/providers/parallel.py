@@ -257,6 +257,8 @@ async def _wait(
 # Parallel bills in USD per task run, by processor (SP §8 "Price per 1,000 runs": lite $5, base $10,
 # core $25, core2x $50, pro $100, ultra $300). Its unit is therefore USD: set
 # DATA_ENGINE_PARALLEL_USD_PER_CREDIT=1. A `-fast` processor's price is not listed: unknown.
+PRICE_UNIT = "usd"
+"""The unit of this adapter's costs (every other provider's is its credits; /api/v1/operations/list)."""
 PROCESSOR_USD_PER_RUN = {
     "lite": Decimal("0.005"),
     "base": Decimal("0.01"),
