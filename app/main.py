@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
-    # per process; shared limits across processes are a later issue (docs/decisions/0021)
+    # the buckets themselves are rows in Postgres, shared by every API process (decision 0073)
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     app.state.webhook_guard = UrlGuard(production=settings.is_production())
