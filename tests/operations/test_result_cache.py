@@ -8,7 +8,8 @@ import httpx
 import pytest
 import respx
 
-from app.auth.context import Role
+from app.auth.context import AuthContext, AuthMethod, Role
+from app.contracts.entities import EntityType
 from app.db import get_db
 from app.operations.registry import REGISTRY
 from app.operations.result_cache import cache_key
@@ -274,6 +275,52 @@ class TestSingleFlight:
         assert sorted(a["status"] for a in answers) == ["failed", "verified", "verified"]
         second = next(a for a in answers if a["status"] == "verified" and not a["cached"])
         assert [a["cached_from_run_id"] for a in answers if a["cached"]] == [second["run_id"]]
+
+    @respx.mock
+    async def test_a_waiter_never_names_the_leaders_run_before_it_is_recorded(
+        self, provider_app, pclient, tenant, shared_db, monkeypatch
+    ):
+        # found by the many-machines e2e test: a step executed twice at once (its worker's call
+        # timed out and was retried) joined its own earlier call's flight, recorded first and
+        # named a run that did not exist yet: a foreign-key violation, a 500, and again on retry
+        monkeypatch.setattr(execute_service, "CLAIM_POLL_SECONDS", 0.01)
+        arrived = _CountingFlights()
+        monkeypatch.setattr(execute_service, "_flights", arrived)
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_verdict(request):
+            entered.set()
+            await release.wait()
+            return mv("ok")
+
+        route = respx.get(MV).mock(side_effect=slow_verdict)
+        engine = provider_app.state.engine
+        auth = AuthContext(
+            org_id=tenant.org.id, company_id=None, user_id=None, role=None, auth_method=AuthMethod.internal
+        )
+
+        def lookup():
+            return execute_service.obtain(
+                shared_db, engine, auth, VERIFY, EntityType.person, {"work_email": "jane@acme.com"}
+            )
+
+        leading = asyncio.create_task(lookup())
+        await asyncio.wait_for(entered.wait(), 10)
+        waiting = asyncio.create_task(lookup())
+        await asyncio.wait_for(arrived.waiters(1), 10)
+        release.set()
+        leader = await asyncio.wait_for(leading, 10)
+        for _ in range(20):  # the waiter's chance to answer before the leader's run is written
+            await asyncio.sleep(0.01)
+        if waiting.done():
+            async with shared_db.transaction() as c:
+                await execute_service.record(c, engine, auth, waiting.result())
+        async with shared_db.transaction() as c:
+            await execute_service.record(c, engine, auth, leader)
+        waiter = await asyncio.wait_for(waiting, 10)
+        async with shared_db.transaction() as c:
+            await execute_service.record(c, engine, auth, waiter)
+        assert waiter.cached_from_run_id == leader.run_id and route.call_count == 1
 
     @respx.mock
     async def test_another_process_in_flight_is_waited_for_not_called_again(
