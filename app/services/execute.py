@@ -212,6 +212,14 @@ async def _lead(lookup: "_Lookup", exec_options: ExecutionOptions) -> Outcome:
             hit = await operation_runs_repo.cached_run(conn, org_id, operation_id, key, ttl_seconds)
             if hit is None:
                 claimed = await operation_runs_repo.claim(conn, org_id, key, claim_seconds)
+                if claimed:
+                    # Another process may have committed its run, and let go of its claim with
+                    # it, between the read above and the claim: each statement sees what was
+                    # committed before it began, so this read sees that run if the claim did.
+                    hit = await operation_runs_repo.cached_run(conn, org_id, operation_id, key, ttl_seconds)
+                    if hit is not None:
+                        await operation_runs_repo.release(conn, org_id, key)
+                        claimed = False
         if hit is not None:
             return lookup.served(hit.id, OperationResult(hit.status, hit.output, hit.missing_inputs))
         if claimed:
