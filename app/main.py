@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -81,11 +82,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.dispatcher = dispatcher
         else:
             app.state.dispatcher = LocalDispatcher()
-        # elected: one process of the deployment runs these (app/periodic.py)
+        # elected: one process of the deployment runs these (app/periodic.py); the lock's
+        # connection names its process, so an operator sees in pg_stat_activity which one leads
         leader_dsn = settings.direct_database_url or database.dsn
         app.state.election = Election(
             lambda: asyncpg.connect(
-                leader_dsn, server_settings={"application_name": f"data-engine.{settings.env.value}.leader"}
+                leader_dsn,
+                server_settings={"application_name": f"data-engine.{settings.env.value}.leader.{os.getpid()}"},
             ),
             jobs,
             campaign_seconds=settings.periodic_campaign_seconds,
