@@ -27,15 +27,27 @@ CREATE FUNCTION rate_buckets_take(
 ) RETURNS double precision[]
 LANGUAGE plpgsql AS $$
 DECLARE
-    lock_id integer;
+    n integer := cardinality(p_keys);
     t double precision;
-    tats double precision[];
-    waits double precision[];
+    tat double precision;
+    tats double precision[] := '{}';
+    waits double precision[] := '{}';
+    w double precision;
+    fits boolean := true;
 BEGIN
-    FOR lock_id IN SELECT DISTINCT l FROM unnest(p_locks) AS l ORDER BY l LOOP
-        -- the two-key form: its key space is apart from the one-key locks used elsewhere
-        PERFORM pg_advisory_xact_lock(26, lock_id);
-    END LOOP;
+    -- the two-key advisory lock form: its key space is apart from the one-key locks used elsewhere.
+    -- One or two buckets is every request's case: ordered here without a query.
+    IF n = 1 THEN
+        PERFORM pg_advisory_xact_lock(26, p_locks[1]);
+    ELSIF n = 2 AND p_locks[1] < p_locks[2] THEN
+        PERFORM pg_advisory_xact_lock(26, p_locks[1]);
+        PERFORM pg_advisory_xact_lock(26, p_locks[2]);
+    ELSIF n = 2 THEN
+        PERFORM pg_advisory_xact_lock(26, p_locks[2]);
+        PERFORM pg_advisory_xact_lock(26, p_locks[1]);
+    ELSE
+        PERFORM pg_advisory_xact_lock(26, l) FROM (SELECT DISTINCT l FROM unnest(p_locks) AS l ORDER BY l) AS o;
+    END IF;
     -- read after the locks: a wait for one must not make this caller's clock older than the holder's
     t := coalesce(p_now, extract(epoch FROM clock_timestamp()));
     IF p_refund THEN
@@ -44,19 +56,24 @@ BEGIN
         WHERE b.key = k.key;
         RETURN NULL;
     END IF;
-    SELECT array_agg(greatest(coalesce(b.tat, t), t) ORDER BY k.i) INTO tats
-    FROM unnest(p_keys) WITH ORDINALITY AS k(key, i)
-    LEFT JOIN rate_buckets b ON b.key = k.key;
-    -- a request fits when tat - now <= (burst - 1) * interval; the wait is the excess. The 1e-9
-    -- absorbs float rounding of intervals such as 0.05 s added up many times.
-    SELECT array_agg(CASE WHEN w <= 1e-9 THEN 0 ELSE w END ORDER BY i) INTO waits
-    FROM (
-        SELECT i, tats[i] + p_intervals[i] * (1 - p_bursts[i]) - t AS w
-        FROM generate_subscripts(p_keys, 1) AS i
-    ) AS per_key;
-    IF (SELECT bool_and(x = 0) FROM unnest(waits) AS x) THEN
+    -- a request fits a bucket when tat - now <= (burst - 1) * interval; the wait is the excess.
+    -- The 1e-9 absorbs float rounding of intervals such as 0.05 s added up many times.
+    FOR i IN 1 .. n LOOP
+        tat := NULL;
+        SELECT b.tat INTO tat FROM rate_buckets b WHERE b.key = p_keys[i];
+        tat := greatest(coalesce(tat, t), t);
+        w := tat + p_intervals[i] * (1 - p_bursts[i]) - t;
+        IF w <= 1e-9 THEN
+            w := 0;
+        ELSE
+            fits := false;
+        END IF;
+        waits := waits || w;
+        tats := tats || (tat + p_intervals[i]);
+    END LOOP;
+    IF fits THEN
         INSERT INTO rate_buckets AS b (key, tat)
-        SELECT p_keys[i], tats[i] + p_intervals[i] FROM generate_subscripts(p_keys, 1) AS i
+        SELECT * FROM unnest(p_keys, tats)
         ON CONFLICT (key) DO UPDATE SET tat = excluded.tat;
     END IF;
     RETURN waits;
