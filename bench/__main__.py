@@ -352,7 +352,8 @@ runs it alone); 9 a one-step batch (1,000 entities) submitted twice: the second 
 by the org's result cache, provider calls counted by the sandbox; 10 single flight: a one-step
 verify batch of 1,000 people over 50 new emails, verifier calls counted (`python -m bench --only
 cache` runs 9 and 10 alone). Scenario 2 sends `options.cache: false`, so it still measures a
-provider call.
+provider call. Scenario 12 (API processes and the shared rate limits) runs alone:
+`python -m bench --only scale`.
 """
 
 
