@@ -60,7 +60,9 @@ def _leader_pids(dsn: str) -> list[int]:
     rows = fetch_sync(
         dsn,
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE '%.leader.%'",
+        "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE '%.leader.%'"
+        # the cluster is shared with other tests' databases, each with its own leader
+        " AND a.datname = current_database()",
     )
     return [int(r["application_name"].rsplit(".", 1)[1]) for r in rows]
 
