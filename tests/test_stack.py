@@ -2,6 +2,7 @@
 own embedded Postgres, the printed demo token working, and a requested stop (Ctrl-C, SIGTERM),
 even in the middle of starting, stopping every process it started and exiting 0."""
 
+import asyncio
 import os
 import queue
 import re
@@ -13,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 
@@ -66,6 +68,21 @@ def _wait_gone(processes: list[psutil.Process], timeout: float = 10) -> list[psu
     return left
 
 
+def _has_leader_connection(dsn: str, pid: int) -> bool:
+    async def check() -> bool:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return bool(
+                await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1)", f"%.leader.{pid}"
+                )
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(check())
+
+
 def _api_processes(launcher: int) -> list[psutil.Process]:
     """The processes serving the API: uvicorn's workers under its supervisor."""
     supervisor = next(p for p in psutil.Process(launcher).children() if "uvicorn" in " ".join(p.cmdline()))
@@ -109,6 +126,13 @@ def test_run_serves_the_api_with_a_working_demo_token_and_ctrl_c_stops_everythin
             time.sleep(0.2)
         replaced = _api_processes(proc.pid)
         assert len(replaced) == 2 and workers[0].pid not in {p.pid for p in replaced}
+        # the new process has finished starting once its periodic-jobs campaign connection is in
+        # (the last thing its startup opens): the stop below must not race its startup
+        (new,) = [p for p in replaced if p.pid != workers[1].pid]
+        dsn = embedded_for(tmp_path / "data", pg_port).url()
+        while time.monotonic() < deadline and not _has_leader_connection(dsn, new.pid):
+            time.sleep(0.2)
+        assert _has_leader_connection(dsn, new.pid)
         assert all(httpx.get(f"{base}/health").status_code == 200 for _ in range(4))
         started = [*psutil.Process(proc.pid).children(recursive=True), _postmaster(tmp_path)]
     finally:
