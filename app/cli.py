@@ -199,6 +199,11 @@ def run_banner(stack: Stack) -> str:
     )
 
 
+def api_processes(settings: Settings) -> int:
+    """DATA_ENGINE_API_WORKERS, else one API process per CPU."""
+    return settings.api_workers or os.cpu_count() or 1
+
+
 def start_local(settings: Settings, stack: Stack) -> DemoTenant:
     """Database, migrations, demo tenant, provider sandbox (unless real keys are configured), API,
     worker: what `make run` starts, and `make demo` when no API is running."""
@@ -207,7 +212,9 @@ def start_local(settings: Settings, stack: Stack) -> DemoTenant:
     demo = asyncio.run(_bootstrap(settings, dsn))
     if not any(settings.provider(name).api_key for name in PROVIDER_NAMES):
         stack.start_sandbox(log_level=None)
-    stack.start_api()
+    # N processes on one port (uvicorn's workers): its supervisor restarts one that dies, and a stop
+    # signal ends them all (docs/decisions/0075-api-processes.md)
+    stack.start_api(workers=api_processes(settings))
     stack.start_worker(env=_worker_secrets(settings), wait=True)
     return demo
 

@@ -78,6 +78,9 @@ class _CoreSettings(BaseSettings):
     env: Environment = Environment.local
     data_dir: Path = REPO_ROOT / ".data"
     database_url: str | None = None
+    # a session-mode connection (Supabase's direct or session-pooler URL) for what needs a session:
+    # the periodic jobs' leader lock (app/periodic.py). Unset: database_url
+    direct_database_url: str | None = None
     # Embedded Postgres listens on loopback only; the port is fixed so the worker and tools
     # started separately find it.
     embedded_postgres_port: int = 54329
@@ -86,6 +89,10 @@ class _CoreSettings(BaseSettings):
     db_command_timeout_seconds: float = 30.0
     # Supabase's transaction pooler (port 6543) and PgBouncer cannot keep prepared statements.
     db_statement_cache_size: int = 100
+    # API processes `make run` starts on one port (uvicorn workers); unset: one per CPU
+    api_workers: int | None = Field(default=None, ge=1, le=64)
+    # how often an API process that does not run the periodic jobs tries to take them over
+    periodic_campaign_seconds: float = Field(default=5.0, gt=0)
 
     internal_api_key: SecretStr | None = None
     jwt_secret: SecretStr | None = None

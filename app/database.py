@@ -102,6 +102,7 @@ async def prepare_schema(settings: Settings, dsn: str, *, apply: bool) -> None:
 class Database:
     pool: asyncpg.Pool
     embedded: EmbeddedPostgres | None
+    dsn: str
 
     @classmethod
     async def open(cls, settings: Settings) -> "Database":
@@ -109,7 +110,7 @@ class Database:
         # the embedded default is a development database: keep it migrated automatically
         await prepare_schema(settings, dsn, apply=embedded is not None or not settings.is_production())
         pool = await create_pool(settings, dsn)
-        return cls(pool=pool, embedded=embedded)
+        return cls(pool=pool, embedded=embedded, dsn=dsn)
 
     async def close(self) -> None:
         await self.pool.close()

@@ -82,6 +82,14 @@ class Db:
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
 
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection outside any transaction: each statement commits on its own, in one
+        round trip (no BEGIN, no COMMIT). For one-statement work such as the shared rate limits."""
+        metrics.count_transaction("autocommit")
+        async with self.pool.acquire() as conn:
+            yield conn
+
 
 def get_db(request: Request) -> Db:
     return request.app.state.db

@@ -2,10 +2,12 @@
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -18,8 +20,10 @@ from app.middleware import BodySizeLimitMiddleware, CredentialGateMiddleware, Re
 from app.operations.engine import Engine
 from app.operations.providers import Providers, RateGateDb
 from app.operations.registry import validate_deployment_order
+from app.periodic import Election, PeriodicJob
 from app.providers._http import create_http_client
-from app.ratelimit import LoginThrottle, RateLimiter
+from app.ratelimit import IDLE_BUCKET_SECONDS, LoginThrottle, RateLimiter
+from app.repositories import rate_limits as rate_limits_repo
 from app.routers import (
     api_tokens,
     auth,
@@ -53,6 +57,13 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
+async def _prune_rate_buckets(db: Db) -> None:
+    async with db.autocommit() as conn:
+        pruned = await rate_limits_repo.prune(conn, idle_seconds=IDLE_BUCKET_SECONDS)
+    if pruned:
+        log.info("pruned %d idle rate-limit buckets", pruned)
+
+
 def create_app(settings: Settings | None = None, *, console_dist: Path = CONSOLE_DIST) -> FastAPI:
     settings = settings or get_settings()
     validate_deployment_order(settings.provider_order)
@@ -71,15 +82,28 @@ def create_app(settings: Settings | None = None, *, console_dist: Path = CONSOLE
             result_cache_ttl_hours=settings.result_cache_ttl_hours,
             byo_keys_only=settings.byo_keys_only,
         )
-        sweeper = None
+        jobs = [PeriodicJob("rate-bucket pruning", 60.0, lambda: _prune_rate_buckets(app.state.db))]
         if settings.effective_orchestrator is Orchestrator.trigger:
             dispatcher = TriggerDispatcher(
                 app.state.db, app.state.http, settings.trigger_api_url, settings.secret("trigger_secret_key")
             )
-            sweeper = asyncio.create_task(dispatcher.sweep_forever())
+            jobs.append(PeriodicJob("trigger sweeper", 30.0, dispatcher.sweep_and_log))
             app.state.dispatcher = dispatcher
         else:
             app.state.dispatcher = LocalDispatcher()
+        # elected: one process of the deployment runs these (app/periodic.py); the lock's
+        # connection names its process, so an operator sees in pg_stat_activity which one leads
+        leader_dsn = settings.direct_database_url or database.dsn
+        app.state.election = Election(
+            lambda: asyncpg.connect(
+                leader_dsn,
+                server_settings={"application_name": f"data-engine.{settings.env.value}.leader.{os.getpid()}"},
+            ),
+            jobs,
+            campaign_seconds=settings.periodic_campaign_seconds,
+        )
+        election = asyncio.create_task(app.state.election.run_forever())
+        # not elected: every process delivers, rows claimed with SKIP LOCKED
         webhook_http = create_webhook_http_client(settings.webhook_timeout_seconds)
         deliverer = WebhookDeliverer(
             app.state.db, settings, app.state.webhook_guard, webhook_http, keyring=app.state.keyring
@@ -88,8 +112,9 @@ def create_app(settings: Settings | None = None, *, console_dist: Path = CONSOLE
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
+            election.cancel()
+            # its connection closes here, so another process takes the lock without waiting
+            await asyncio.gather(election, return_exceptions=True)
             if delivery is not None:
                 delivery.cancel()
                 # an attempt in flight ends here; its claimed row is retried when its lease ends
@@ -107,7 +132,7 @@ def create_app(settings: Settings | None = None, *, console_dist: Path = CONSOLE
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
-    # per process; shared limits across processes are a later issue (docs/decisions/0021)
+    # the buckets themselves are rows in Postgres, shared by every API process (decision 0073)
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     app.state.login_throttle = LoginThrottle.from_settings(settings)
     app.state.webhook_guard = UrlGuard(production=settings.is_production())

@@ -1,4 +1,5 @@
-"""Rate limiting, in process (docs/decisions/0010-rate-limiting.md, 0021, 0023).
+"""Rate limiting, shared by every API process through Postgres (docs/decisions/0010-rate-limiting.md,
+0020, 0021, 0023, 0073).
 
 One token bucket per credential: an API token by its id, a session by its user, the internal key
 per org it acts for. A bucket holds `burst` requests and refills at `per_minute / 60` a second, so
@@ -8,19 +9,28 @@ another. On top, every tenant credential of one org draws from the org's bucket 
 client address (`LoginThrottle`). A refused request gets 429 with `Retry-After` (whole seconds
 until one request fits).
 
-The buckets live in this process: behind N API processes a client gets N times the rate. Idle
-buckets are dropped least-recently-used first once `max_keys` is reached, so memory stays bounded.
+The buckets are rows of `rate_buckets` (migration 026), decided by one statement per request on
+the server's clock: N API processes (or machines) on one database give a client exactly its limit,
+not N times it. A request takes one from each of its buckets or from none, so a credential is never
+charged for a request its org's cap refused. Idle buckets are deleted by the elected pruning job
+(app/periodic.py).
 """
 
+import hashlib
 import math
-import time
-from collections import OrderedDict
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.auth.context import AuthContext, AuthMethod
 from app.config import Settings
+from app.db import Db
 from app.errors import RateLimited
+from app.repositories import rate_limits as rate_limits_repo
+
+# a bucket full for this long is deleted by the pruning job (a missing row is a full bucket, so
+# this only bounds the table: any value is exact)
+IDLE_BUCKET_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -32,56 +42,93 @@ class Limit:
     def enabled(self) -> bool:
         return self.per_minute > 0 and self.burst > 0
 
+    @property
+    def interval(self) -> float:
+        """Seconds one request takes to refill."""
+        return 60.0 / self.per_minute
 
-class TokenBuckets:
-    def __init__(self, limit: Limit, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.rate = limit.per_minute / 60.0
-        self.max_keys = max_keys
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    limit: Limit
+    scope: str | None = None
+
+    @property
+    def key(self) -> uuid.UUID:
+        # a hash: no email, address or token id is stored, and every key has the same size
+        return uuid.UUID(bytes=hashlib.blake2b(self.name.encode(), digest_size=16).digest())
+
+    @property
+    def lock(self) -> int:
+        return int.from_bytes(self.key.bytes[:4], "big", signed=True)
+
+
+class SharedBuckets:
+    """Takes requests from buckets in Postgres. `clock` (epoch seconds) is for tests; by default
+    the database's clock decides, the one every process agrees on."""
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self.clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def acquire(self, key: str) -> float:
-        """Takes one request from `key`'s bucket: 0 when allowed, else the seconds to wait."""
-        if not self.limit.enabled:
-            return 0.0
-        now = self.clock()
-        tokens, last = self._buckets.pop(key, (float(self.limit.burst), now))
-        tokens = min(float(self.limit.burst), tokens + (now - last) * self.rate)
-        wait = 0.0
-        if tokens >= 1.0:
-            tokens -= 1.0
-        else:
-            wait = (1.0 - tokens) / self.rate
-        self._buckets[key] = (tokens, now)
-        while len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
-        return wait
+    def _now(self) -> float | None:
+        return self.clock() if self.clock is not None else None
 
-    def refund(self, key: str) -> None:
-        """Gives back a request taken by `acquire` that did not count after all."""
-        if not self.limit.enabled or key not in self._buckets:
+    async def take(self, db: Db, buckets: list[Bucket]) -> None:
+        """One request from every bucket, or none when one is empty: that bucket's refusal (429)."""
+        buckets = [b for b in buckets if b.limit.enabled]
+        if not buckets:
             return
-        tokens, last = self._buckets[key]
-        self._buckets[key] = (min(float(self.limit.burst), tokens + 1.0), last)
+        async with db.autocommit() as conn:
+            waits = await rate_limits_repo.take(
+                conn,
+                [b.key for b in buckets],
+                [b.lock for b in buckets],
+                [b.limit.interval for b in buckets],
+                [float(b.limit.burst) for b in buckets],
+                now=self._now(),
+            )
+        for bucket, wait in zip(buckets, waits, strict=True):
+            if wait > 0:
+                raise _refused(bucket, wait)
+
+    async def refund(self, db: Db, buckets: list[Bucket]) -> None:
+        """Gives back a request `take` took that did not count after all."""
+        buckets = [b for b in buckets if b.limit.enabled]
+        if not buckets:
+            return
+        async with db.autocommit() as conn:
+            await rate_limits_repo.refund(
+                conn,
+                [b.key for b in buckets],
+                [b.lock for b in buckets],
+                [b.limit.interval for b in buckets],
+                now=self._now(),
+            )
 
 
 def _seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
-def _refused(message: str, limit: Limit, wait: float, **details: object) -> RateLimited:
+REFUSALS = {
+    None: "too many requests for this credential; retry after the given delay",
+    "org": "too many requests for this org across all its credentials; retry after the given delay",
+    "account": "too many login attempts for this account; retry after the given delay",
+    "address": "too many login attempts for this address; retry after the given delay",
+}
+
+
+def _refused(bucket: Bucket, wait: float) -> RateLimited:
     seconds = _seconds(wait)
-    return RateLimited(
-        message,
-        details={
-            "limit_per_minute": limit.per_minute,
-            "burst": limit.burst,
-            "retry_after_seconds": seconds,
-            **details,
-        },
-        headers={"Retry-After": str(seconds)},
-    )
+    details: dict[str, object] = {
+        "limit_per_minute": bucket.limit.per_minute,
+        "burst": bucket.limit.burst,
+        "retry_after_seconds": seconds,
+    }
+    if bucket.scope is not None:
+        details["scope"] = bucket.scope
+    return RateLimited(REFUSALS[bucket.scope], details=details, headers={"Retry-After": str(seconds)})
 
 
 class RateLimiter:
@@ -89,11 +136,12 @@ class RateLimiter:
     limit; the internal key (the worker, per org) has its own and does not draw from the org's."""
 
     def __init__(
-        self, tenant: Limit, internal: Limit, org: Limit | None = None, *, clock: Callable[[], float] = time.monotonic
+        self, tenant: Limit, internal: Limit, org: Limit | None = None, *, clock: Callable[[], float] | None = None
     ) -> None:
-        self.tenant = TokenBuckets(tenant, clock=clock)
-        self.internal = TokenBuckets(internal, clock=clock)
-        self.org = TokenBuckets(org or Limit(0, 0), clock=clock)
+        self.tenant = tenant
+        self.internal = internal
+        self.org = org or Limit(0, 0)
+        self.buckets = SharedBuckets(clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "RateLimiter":
@@ -103,52 +151,43 @@ class RateLimiter:
             Limit(settings.org_rate_limit_per_minute, settings.org_rate_limit_burst),
         )
 
-    def check(self, auth: AuthContext) -> AuthContext:
-        """Counts one request against the caller's credential (and org); 429 when a bucket is empty."""
+    def buckets_of(self, auth: AuthContext) -> list[Bucket]:
+        """The caller's buckets, its own first: when both are empty, its own refusal is the answer."""
         if auth.auth_method is AuthMethod.internal:
-            buckets, key = self.internal, f"internal:{auth.org_id}"
-        elif auth.api_token_id is not None:
-            buckets, key = self.tenant, f"token:{auth.api_token_id}"
+            return [Bucket(f"internal:{auth.org_id}", self.internal)]
+        if auth.api_token_id is not None:
+            own = Bucket(f"token:{auth.api_token_id}", self.tenant)
         else:
-            buckets, key = self.tenant, f"user:{auth.user_id}"
-        wait = buckets.acquire(key)
-        if wait > 0:
-            raise _refused("too many requests for this credential; retry after the given delay", buckets.limit, wait)
-        if auth.auth_method is AuthMethod.internal:
-            return auth
-        org_wait = self.org.acquire(f"org:{auth.org_id}")
-        if org_wait > 0:
-            # the credential's own share was not used: the org's cap refused the request
-            buckets.refund(key)
-            raise _refused(
-                "too many requests for this org across all its credentials; retry after the given delay",
-                self.org.limit,
-                org_wait,
-                scope="org",
-            )
+            own = Bucket(f"user:{auth.user_id}", self.tenant)
+        return [own, Bucket(f"org:{auth.org_id}", self.org, scope="org")]
+
+    async def check(self, db: Db, auth: AuthContext) -> AuthContext:
+        """Counts one request against the caller's credential (and org); 429 when a bucket is empty."""
+        await self.buckets.take(db, self.buckets_of(auth))
         return auth
 
 
 class LoginAttempt:
-    def __init__(self, throttle: "LoginThrottle", keys: list[tuple[TokenBuckets, str]]) -> None:
+    def __init__(self, throttle: "LoginThrottle", db: Db, buckets: list[Bucket]) -> None:
         self.throttle = throttle
-        self.keys = keys
+        self.db = db
+        self.buckets = buckets
 
-    def succeeded(self) -> None:
+    async def succeeded(self) -> None:
         """A successful login gives its tokens back: only failures count toward the throttle."""
-        for buckets, key in self.keys:
-            buckets.refund(key)
+        await self.throttle.buckets.refund(self.db, self.buckets)
 
 
 class LoginThrottle:
     """Password guessing is slowed per account (the email, known or not) and per client address.
 
     Each attempt takes a token before the password is checked, so parallel guesses cannot slip
-    past the count; a success gives it back. Refusals come before any database or hashing work."""
+    past the count; a success gives it back. Refusals come before any hashing work."""
 
-    def __init__(self, account: Limit, address: Limit, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.accounts = TokenBuckets(account, clock=clock)
-        self.addresses = TokenBuckets(address, clock=clock)
+    def __init__(self, account: Limit, address: Limit, *, clock: Callable[[], float] | None = None) -> None:
+        self.account = account
+        self.address = address
+        self.buckets = SharedBuckets(clock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LoginThrottle":
@@ -157,20 +196,9 @@ class LoginThrottle:
             Limit(settings.login_address_attempts_per_minute, settings.login_address_attempts_burst),
         )
 
-    def attempt(self, email: str, address: str | None) -> LoginAttempt:
-        taken: list[tuple[TokenBuckets, str]] = []
-        checks = [(self.accounts, f"account:{email.strip().lower()}", "account")]
+    async def attempt(self, db: Db, email: str, address: str | None) -> LoginAttempt:
+        buckets = [Bucket(f"account:{email.strip().lower()}", self.account, scope="account")]
         if address:
-            checks.insert(0, (self.addresses, f"address:{address}", "address"))
-        for buckets, key, scope in checks:
-            wait = buckets.acquire(key)
-            if wait > 0:
-                LoginAttempt(self, taken).succeeded()
-                raise _refused(
-                    f"too many login attempts for this {scope}; retry after the given delay",
-                    buckets.limit,
-                    wait,
-                    scope=scope,
-                )
-            taken.append((buckets, key))
-        return LoginAttempt(self, taken)
+            buckets.insert(0, Bucket(f"address:{address}", self.address, scope="address"))
+        await self.buckets.take(db, buckets)
+        return LoginAttempt(self, db, buckets)

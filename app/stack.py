@@ -262,17 +262,21 @@ class Stack:
         log_level: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = 60.0,
+        port: int | None = None,
+        name: str = "api",
     ) -> Child:
         """The API under uvicorn (`workers` processes, no reload, no access log) on `api_port`,
-        ready when /health answers 200."""
-        args = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", self.host, "--port", str(self.api_port)]
+        ready when /health answers 200. Another `port` (and `name`, for its log) starts one more
+        API beside it on the same database, as another machine would be."""
+        port = port or self.api_port
+        args = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", self.host, "--port", str(port)]
         args.append("--no-access-log")
         if workers != 1:
             args += ["--workers", str(workers)]
         if log_level is not None:
             args += ["--log-level", log_level]
-        child = self.spawn("api", args, cwd=REPO_ROOT, env={**self.env, **(env or {})})
-        self._wait_ready(child, lambda: _answers(f"{self.api_url}/health"), timeout, "/health")
+        child = self.spawn(name, args, cwd=REPO_ROOT, env={**self.env, **(env or {})})
+        self._wait_ready(child, lambda: _answers(f"http://{self.host}:{port}/health"), timeout, "/health")
         return child
 
     def start_worker(
@@ -283,6 +287,7 @@ class Stack:
         env: Mapping[str, str] | None = None,
         wait: bool = False,
         timeout: float = 30.0,
+        name: str = "worker",
     ) -> Child:
         """The local (graphile-worker) pipeline host. `api_url` points it somewhere other than the
         API (a proxy). `wait`: until its first heartbeat is in the database (it reached the API)."""
@@ -295,9 +300,7 @@ class Stack:
             worker_env["DATA_ENGINE_API_URL"] = api_url
         since = asyncio.run(_db_now(self._dsn())) if wait else None
         # node runs the worker itself (tsx only as a loader): signals reach the worker, not a wrapper
-        child = self.spawn(
-            "worker", ["node", "--import", "tsx", "src/local/worker.ts"], cwd=TRIGGER_DIR, env=worker_env
-        )
+        child = self.spawn(name, ["node", "--import", "tsx", "src/local/worker.ts"], cwd=TRIGGER_DIR, env=worker_env)
         if since is not None:
             dsn = self._dsn()
             self._wait_ready(

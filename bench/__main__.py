@@ -1,5 +1,6 @@
 """`python -m bench [--quick]`: start the real stack, run the scenarios, print and save the table."""
 
+import asyncio
 import json
 import os
 import platform
@@ -47,10 +48,12 @@ def _summary(values: list[float]) -> dict[str, float]:
 @cli.command()
 def main(
     quick: bool = typer.Option(False, help="about two minutes: fewer repetitions, smaller batches"),
-    only: str = typer.Option("", help="run scenarios alone: fairness, cache (9 and 10) or fanout (11)"),
+    only: str = typer.Option(
+        "", help="run scenarios alone: fairness, cache (9 and 10), fanout (11) or scale (12: API processes)"
+    ),
 ) -> None:
     if only:
-        runners = {"fairness": fairness_only, "cache": cache_only, "fanout": fan_out_only}
+        runners = {"fairness": fairness_only, "cache": cache_only, "fanout": fan_out_only, "scale": scale_only}
         if only not in runners:
             raise typer.BadParameter("the scenarios that run alone are: " + ", ".join(runners))
         runners[only](quick)
@@ -258,6 +261,58 @@ def fairness_only(quick: bool) -> None:
     typer.echo(f"\nwritten to {path}")
 
 
+SCALE_CONFIGURATIONS = (
+    ("1 process, limits off", 1, scenarios.LIMITS_OFF),
+    ("1 process, shared limits", 1, scenarios.LIMITS_NEVER_REACHED),
+    ("2 processes, shared limits", 2, scenarios.LIMITS_NEVER_REACHED),
+)
+
+
+def scale_only(quick: bool) -> None:
+    """`python -m bench --only scale [--quick]`: scenario 12 alone, on a fresh stack: the ceiling,
+    execute and pipeline scenarios with the shared limits off and on, on 1 and 2 API processes, all
+    in one run (the machine is shared and noisy), and the limiter's own cost per request."""
+    ensure_wrk()
+    seconds, entities = (5, 300) if quick else (10, 1000)
+    started = time.time()
+    # provider pacing is per process: raised far above what the sandbox serves, so the figures
+    # are ours and 2 processes do not double a provider budget
+    stack = start_stack(
+        {"DATA_ENGINE_PROSPEO_RATE_PER_SECOND": "100000", "DATA_ENGINE_BLITZAPI_RATE_PER_SECOND": "100000"}
+    )
+    rounds: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in SCALE_CONFIGURATIONS}
+    try:
+        stack.start_sandbox()
+        stack.env.update(stack.provider_overrides)
+        # the configurations take turns, so a neighbour's load lands on all of them alike
+        for _ in range(2 if quick else 3):
+            for label, workers, limits in SCALE_CONFIGURATIONS:
+                rounds[label].append(scenarios.processes(stack, label, workers, limits, seconds, entities))
+        cost = asyncio.run(scenarios.limiter_cost(stack._dsn(), 2000 if quick else 10_000))
+    finally:
+        stack.stop()
+    figures = {label: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for label, runs in rounds.items()}
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-scale.json"
+    path.write_text(
+        json.dumps(
+            {"started": started, "quick": quick, "processes": figures, "rounds": rounds, "limiter": cost}, indent=2
+        )
+    )
+    lines = ["| configuration | ceiling req/s | execute req/s | pipeline steps/s |", "|---|---|---|---|"]
+    for label, f in figures.items():
+        lines.append(f"| {label} | {f['ceiling_rps']:.0f} | {f['execute_rps']:.0f} | {f['pipeline_steps_per_s']:.0f} |")
+    lines.append("")
+    lines.append(
+        f"shared-limit statement: {cost['take_us']:.0f} µs per request on loopback "
+        f"(SELECT 1: {cost['select_1_us']:.0f} µs, so {cost['limiter_server_us']:.0f} µs of server work), "
+        "1 statement per request"
+    )
+    lines.append(f"load average during the run (1 min, at the end): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    typer.echo("\n".join(lines))
+    typer.echo(f"\nwritten to {path}")
+
+
 def render(table: dict[str, dict[str, float]], machine: dict[str, Any], quick: bool) -> str:
     lines = ["| figure | median | min | max | target |", "|---|---|---|---|---|"]
     for name, values in table.items():
@@ -297,7 +352,8 @@ runs it alone); 9 a one-step batch (1,000 entities) submitted twice: the second 
 by the org's result cache, provider calls counted by the sandbox; 10 single flight: a one-step
 verify batch of 1,000 people over 50 new emails, verifier calls counted (`python -m bench --only
 cache` runs 9 and 10 alone). Scenario 2 sends `options.cache: false`, so it still measures a
-provider call.
+provider call. Scenario 12 (API processes and the shared rate limits) runs alone:
+`python -m bench --only scale`.
 """
 
 

@@ -487,3 +487,75 @@ def single_flight(stack: BenchStack, tenant: Tenant, runs: int, distinct: int) -
         "provider_calls": calls,
         "steps_per_s": runs / seconds,
     }
+
+
+# ---- 12: N API processes and the shared rate limits (issue 15 item 2) ----------------------------
+
+LIMITS_OFF = {
+    "DATA_ENGINE_RATE_LIMIT_PER_MINUTE": "0",
+    "DATA_ENGINE_ORG_RATE_LIMIT_PER_MINUTE": "0",
+    "DATA_ENGINE_INTERNAL_RATE_LIMIT_PER_MINUTE": "0",
+}
+# every request taken from its buckets and none refused: the accepted path, the common one
+LIMITS_NEVER_REACHED = {
+    "DATA_ENGINE_RATE_LIMIT_PER_MINUTE": "100000000",
+    "DATA_ENGINE_RATE_LIMIT_BURST": "1000000",
+    "DATA_ENGINE_ORG_RATE_LIMIT_PER_MINUTE": "100000000",
+    "DATA_ENGINE_ORG_RATE_LIMIT_BURST": "1000000",
+    "DATA_ENGINE_INTERNAL_RATE_LIMIT_PER_MINUTE": "100000000",
+    "DATA_ENGINE_INTERNAL_RATE_LIMIT_BURST": "1000000",
+}
+
+
+def processes(
+    stack: BenchStack, label: str, workers: int, limits: dict[str, str], seconds: int, entities: int
+) -> dict[str, float]:
+    """12: the ceiling, execute and pipeline scenarios on `workers` API processes with `limits`;
+    the API and worker are started for it and stopped after."""
+    stack.env.update(limits)
+    stack.start_api(workers=workers, log_level="warning")
+    stack.start_worker(concurrency=32, env={"WORKER_LOG_LEVEL": "warn"}, wait=True)
+    try:
+        tenant = make_tenant(stack, f"bench-{uuid.uuid4().hex[:8]}")
+        ceiling(stack, tenant, 2)  # warm-up: every process's pool and statement cache
+        return {
+            "api_processes": workers,
+            "ceiling_rps": ceiling(stack, tenant, seconds)["rps"],
+            "execute_rps": execute(stack, tenant, seconds)["rps"],
+            "pipeline_steps_per_s": pipeline(stack, tenant, entities, RssSampler(stack, ()))["steps_per_s"],
+        }
+    finally:
+        stack.terminate("worker")
+        stack.terminate("api")
+
+
+async def limiter_cost(dsn: str, calls: int) -> dict[str, float]:
+    """12: one request's shared-limit statement (a credential's and its org's bucket) timed from
+    the client on loopback, against `SELECT 1` on the same connection: µs per request."""
+    from app.ratelimit import Bucket, Limit
+
+    limit = Limit(per_minute=100_000_000, burst=1_000_000)
+    conn = await asyncpg.connect(dsn)
+    try:
+        take = await conn.prepare(
+            "SELECT rate_buckets_take($1::uuid[], $2::integer[], $3::float8[], $4::float8[], false, NULL)"
+        )
+        ping = await conn.prepare("SELECT 1")
+        buckets = [Bucket(f"token:{uuid.uuid4()}", limit), Bucket(f"org:{uuid.uuid4()}", limit, scope="org")]
+        args = ([b.key for b in buckets], [b.lock for b in buckets], [b.limit.interval for b in buckets], [1e6, 1e6])
+        timings = {}
+        for name, run in (("take", lambda: take.fetchval(*args)), ("ping", lambda: ping.fetchval())):
+            for _ in range(200):
+                await run()
+            started = time.perf_counter()
+            for _ in range(calls):
+                await run()
+            timings[name] = (time.perf_counter() - started) / calls * 1e6
+        return {
+            "calls": calls,
+            "take_us": timings["take"],
+            "select_1_us": timings["ping"],
+            "limiter_server_us": timings["take"] - timings["ping"],
+        }
+    finally:
+        await conn.close()

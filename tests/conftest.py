@@ -91,6 +91,9 @@ class SavepointDb:
         async with self.lock, self.connection.transaction():
             yield self.connection
 
+    # one statement on its own: a savepoint too, so a failing one leaves the test's transaction usable
+    autocommit = transaction
+
 
 @pytest.fixture
 async def conn(app: FastAPI) -> AsyncIterator[asyncpg.Connection]:

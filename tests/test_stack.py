@@ -2,6 +2,7 @@
 own embedded Postgres, the printed demo token working, and a requested stop (Ctrl-C, SIGTERM),
 even in the middle of starting, stopping every process it started and exiting 0."""
 
+import asyncio
 import os
 import queue
 import re
@@ -13,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 
@@ -21,10 +23,11 @@ from app.embedded_pg import embedded_for
 from app.stack import free_port
 
 
-def _launch(tmp_path: Path) -> tuple[subprocess.Popen[str], int, int]:
+def _launch(tmp_path: Path, **env_overrides: str) -> tuple[subprocess.Popen[str], int, int]:
     api_port, pg_port, sandbox_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATA_ENGINE_")}
     env.update(DATA_ENGINE_DATA_DIR=str(tmp_path / "data"), DATA_ENGINE_EMBEDDED_POSTGRES_PORT=str(pg_port))
+    env.update(env_overrides)
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "run", "--port", str(api_port), "--sandbox-port", str(sandbox_port)],
         cwd=REPO_ROOT,
@@ -65,8 +68,30 @@ def _wait_gone(processes: list[psutil.Process], timeout: float = 10) -> list[psu
     return left
 
 
+def _has_leader_connection(dsn: str, pid: int) -> bool:
+    async def check() -> bool:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return bool(
+                await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE $1)", f"%.leader.{pid}"
+                )
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(check())
+
+
+def _api_processes(launcher: int) -> list[psutil.Process]:
+    """The processes serving the API: uvicorn's workers under its supervisor."""
+    supervisor = next(p for p in psutil.Process(launcher).children() if "uvicorn" in " ".join(p.cmdline()))
+    # (beside multiprocessing's resource tracker)
+    return [p for p in supervisor.children() if not _gone(p) and "spawn_main" in " ".join(p.cmdline())]
+
+
 def test_run_serves_the_api_with_a_working_demo_token_and_ctrl_c_stops_everything_with_exit_0(tmp_path):
-    proc, api_port, pg_port = _launch(tmp_path)
+    proc, api_port, pg_port = _launch(tmp_path, DATA_ENGINE_API_WORKERS="2")
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     output, token, started = "", None, []
@@ -94,6 +119,26 @@ def test_run_serves_the_api_with_a_working_demo_token_and_ctrl_c_stops_everythin
         started = [*psutil.Process(proc.pid).children(recursive=True), _postmaster(tmp_path)]
         names = " ".join(" ".join(p.cmdline()) for p in started)
         assert all(part in names for part in ("sandbox", "uvicorn", "worker.ts", "postgres")), names
+        # DATA_ENGINE_API_WORKERS processes on the one port; one killed is replaced and the API
+        # keeps answering
+        workers = _api_processes(proc.pid)
+        assert len(workers) == 2, names
+        workers[0].kill()
+        assert not _wait_gone([workers[0]])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(_api_processes(proc.pid)) < 2:
+            time.sleep(0.2)
+        replaced = _api_processes(proc.pid)
+        assert len(replaced) == 2 and workers[0].pid not in {p.pid for p in replaced}
+        # the new process has finished starting once its periodic-jobs campaign connection is in
+        # (the last thing its startup opens): the stop below must not race its startup
+        (new,) = [p for p in replaced if p.pid != workers[1].pid]
+        dsn = embedded_for(tmp_path / "data", pg_port).url()
+        while time.monotonic() < deadline and not _has_leader_connection(dsn, new.pid):
+            time.sleep(0.2)
+        assert _has_leader_connection(dsn, new.pid)
+        assert all(httpx.get(f"{base}/health").status_code == 200 for _ in range(4))
+        started = [*psutil.Process(proc.pid).children(recursive=True), _postmaster(tmp_path)]
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         code = proc.wait(timeout=60)

@@ -135,7 +135,7 @@ async def tenant_auth(creds: Bearer, db: DbDep, settings: SettingsDep, limiter: 
     value = _bearer_value(creds)
     async with db.transaction() as conn:
         auth = await _tenant_context(conn, settings, value)
-    return limiter.check(auth)
+    return await limiter.check(db, auth)
 
 
 async def tenant_or_internal_auth(
@@ -143,10 +143,10 @@ async def tenant_or_internal_auth(
 ) -> AuthContext:
     value = _bearer_value(creds)
     if _is_key(value, settings, "internal_api_key"):
-        return limiter.check(await _internal_context(db, request))
+        return await limiter.check(db, await _internal_context(db, request))
     async with db.transaction() as conn:
         auth = await _tenant_context(conn, settings, value)
-    return limiter.check(auth)
+    return await limiter.check(db, auth)
 
 
 async def internal_auth(
@@ -155,7 +155,7 @@ async def internal_auth(
     value = _bearer_value(creds)
     if not _is_key(value, settings, "internal_api_key"):
         raise _unauthorized()
-    return limiter.check(await _internal_context(db, request))
+    return await limiter.check(db, await _internal_context(db, request))
 
 
 async def internal_key_auth(creds: Bearer, settings: SettingsDep) -> AuthContext:

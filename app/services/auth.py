@@ -48,9 +48,9 @@ async def login(
 ) -> LoginResponse:
     # throttled per email and per client address before any work; an unknown email is counted
     # like a known one, so the throttle does not reveal which emails exist either
-    attempt = throttle.attempt(body.email, address)
+    attempt = await throttle.attempt(db, body.email, address)
     user = await _login_user(db, body)
-    attempt.succeeded()
+    await attempt.succeeded()
     token = credentials.issue_jwt(
         user_id=user.id, org_id=user.org_id, secret=settings.secret("jwt_secret"), ttl_seconds=settings.jwt_ttl_seconds
     )

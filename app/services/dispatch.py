@@ -6,7 +6,6 @@
   acknowledged runs get `dispatched_at`; a sweeper re-sends queued runs that never got it.
 """
 
-import asyncio
 import logging
 import uuid
 from typing import Any, Protocol
@@ -122,15 +121,14 @@ class TriggerDispatcher:
             await self.send([(r.id, r.org_id, r.company_id, r.entity_index) for r in rows])
         return len(rows)
 
-    async def sweep_forever(self, interval_seconds: float = 30) -> None:
-        while True:
-            try:
-                sent = await self.sweep()
-                if sent:
-                    log.info("sweeper re-sent %d undispatched runs", sent)
-            except (httpx.HTTPError, TriggerError, asyncpg.PostgresError, OSError) as e:
-                log.warning("sweeper pass failed: %s", e)
-            await asyncio.sleep(interval_seconds)
+    async def sweep_and_log(self) -> None:
+        """One pass of the sweeper (an elected periodic job, app/periodic.py)."""
+        try:
+            sent = await self.sweep()
+            if sent:
+                log.info("sweeper re-sent %d undispatched runs", sent)
+        except (httpx.HTTPError, TriggerError, asyncpg.PostgresError, OSError) as e:
+            log.warning("sweeper pass failed: %s", e)
 
 
 class TriggerError(Exception):

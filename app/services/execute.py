@@ -8,7 +8,7 @@ the run and its attempts in a short transaction. The engine's `Attempt` is the o
 attempt: it is what is recorded and what the response's `provider_attempts` are built from.
 
 Single flight (docs/decisions/0049-result-cache.md): within one process, the first lookup of an
-(org, key) leads and the others await its future; across processes, the leader holds a claim
+(org, key) leads and the others await its future (then its recorded run); across processes, the leader holds a claim
 row (`operation_cache_claims`) until its run is recorded, and a lookup that finds another
 process's claim re-reads the cache until that run appears or the claim goes away.
 """
@@ -211,7 +211,14 @@ async def obtain(
     while (flight := _flights.get(flight_key)) is not None:
         leader = await asyncio.shield(flight)
         if leader is not None and leader.result.status in CACHEABLE:
-            return lookup.served(leader.cached_from_run_id or leader.run_id, leader.result)
+            if leader.cached_from_run_id is not None:
+                # the leader was answered by a committed run: name that one
+                return lookup.served(leader.cached_from_run_id, leader.result)
+            # The leader called the providers and its caller has yet to record that run (it
+            # may never: a step that ended meanwhile records nothing). Naming it now would write
+            # a reference to a run that does not exist, so wait for it in the cache like a lookup
+            # of another process; the leader's claim is held until its run is committed.
+            return await _lead(lookup, exec_options)
         # the leader failed: a failure is not an answer, so one of the waiters tries again
     flight = asyncio.get_running_loop().create_future()
     _flights[flight_key] = flight
@@ -236,6 +243,14 @@ async def _lead(lookup: "_Lookup", exec_options: ExecutionOptions) -> Outcome:
             hit = await operation_runs_repo.cached_run(conn, org_id, operation_id, key, ttl_seconds)
             if hit is None:
                 claimed = await operation_runs_repo.claim(conn, org_id, key, claim_seconds)
+                if claimed:
+                    # Another process may have committed its run, and let go of its claim with
+                    # it, between the read above and the claim: each statement sees what was
+                    # committed before it began, so this read sees that run if the claim did.
+                    hit = await operation_runs_repo.cached_run(conn, org_id, operation_id, key, ttl_seconds)
+                    if hit is not None:
+                        await operation_runs_repo.release(conn, org_id, key)
+                        claimed = False
         if hit is not None:
             return lookup.served(hit.id, OperationResult(hit.status, hit.output, hit.missing_inputs))
         if claimed:

@@ -8,10 +8,12 @@ import httpx
 import pytest
 import respx
 
-from app.auth.context import Role
+from app.auth.context import AuthContext, AuthMethod, Role
+from app.contracts.entities import EntityType
 from app.db import get_db
 from app.operations.registry import REGISTRY
 from app.operations.result_cache import cache_key
+from app.repositories import operation_runs as operation_runs_repo
 from app.services import execute as execute_service
 from tests.conftest import SavepointDb
 from tests.factories import create_blueprint, create_tenant
@@ -276,6 +278,52 @@ class TestSingleFlight:
         assert [a["cached_from_run_id"] for a in answers if a["cached"]] == [second["run_id"]]
 
     @respx.mock
+    async def test_a_waiter_never_names_the_leaders_run_before_it_is_recorded(
+        self, provider_app, pclient, tenant, shared_db, monkeypatch
+    ):
+        # found by the many-machines e2e test: a step executed twice at once (its worker's call
+        # timed out and was retried) joined its own earlier call's flight, recorded first and
+        # named a run that did not exist yet: a foreign-key violation, a 500, and again on retry
+        monkeypatch.setattr(execute_service, "CLAIM_POLL_SECONDS", 0.01)
+        arrived = _CountingFlights()
+        monkeypatch.setattr(execute_service, "_flights", arrived)
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_verdict(request):
+            entered.set()
+            await release.wait()
+            return mv("ok")
+
+        route = respx.get(MV).mock(side_effect=slow_verdict)
+        engine = provider_app.state.engine
+        auth = AuthContext(
+            org_id=tenant.org.id, company_id=None, user_id=None, role=None, auth_method=AuthMethod.internal
+        )
+
+        def lookup():
+            return execute_service.obtain(
+                shared_db, engine, auth, VERIFY, EntityType.person, {"work_email": "jane@acme.com"}
+            )
+
+        leading = asyncio.create_task(lookup())
+        await asyncio.wait_for(entered.wait(), 10)
+        waiting = asyncio.create_task(lookup())
+        await asyncio.wait_for(arrived.waiters(1), 10)
+        release.set()
+        leader = await asyncio.wait_for(leading, 10)
+        for _ in range(20):  # the waiter's chance to answer before the leader's run is written
+            await asyncio.sleep(0.01)
+        if waiting.done():
+            async with shared_db.transaction() as c:
+                await execute_service.record(c, engine, auth, waiting.result())
+        async with shared_db.transaction() as c:
+            await execute_service.record(c, engine, auth, leader)
+        waiter = await asyncio.wait_for(waiting, 10)
+        async with shared_db.transaction() as c:
+            await execute_service.record(c, engine, auth, waiter)
+        assert waiter.cached_from_run_id == leader.run_id and route.call_count == 1
+
+    @respx.mock
     async def test_another_process_in_flight_is_waited_for_not_called_again(
         self, pclient, conn, tenant, shared_db, monkeypatch
     ):
@@ -305,6 +353,39 @@ class TestSingleFlight:
             await c.execute("DELETE FROM operation_cache_claims WHERE cache_key = $1", key)
         answer = await asyncio.wait_for(waiting, 10)
         assert answer["cached_from_run_id"] == str(theirs) and route.call_count == 0
+
+    @respx.mock
+    async def test_a_run_committed_between_the_cache_read_and_the_claim_is_served(
+        self, pclient, tenant, shared_db, monkeypatch
+    ):
+        # found by the many-machines e2e test (two API processes, one verification paid twice):
+        # the other process recorded its run and released its claim just after this lookup read
+        # the cache and just before it claimed, so the claim succeeded and it called again
+        route = respx.get(MV).mock(return_value=mv("ok"))
+        key = _verify_key("jane@acme.com")
+        theirs: list[uuid.UUID] = []
+        real_claim = operation_runs_repo.claim
+
+        async def claim_after_the_other_process_committed(c, org_id, cache_key_, seconds):
+            if not theirs:
+                theirs.append(
+                    await c.fetchval(
+                        "INSERT INTO operation_runs (org_id, auth_method, operation_id, entity_type, status, input,"
+                        " output, cache_key) VALUES ($1, 'internal', $2, 'person', 'verified', '{}', $3, $4)"
+                        " RETURNING id",
+                        tenant.org.id,
+                        VERIFY,
+                        {"email_verdict": "deliverable", "email_verification_status": "ok", "email_verified_by": "x"},
+                        key,
+                    )
+                )
+            return await real_claim(c, org_id, cache_key_, seconds)
+
+        monkeypatch.setattr(operation_runs_repo, "claim", claim_after_the_other_process_committed)
+        answer = await asyncio.wait_for(_verify(pclient, tenant, "jane@acme.com"), 10)
+        assert answer["cached_from_run_id"] == str(theirs[0]) and route.call_count == 0
+        async with shared_db.transaction() as c:
+            assert await c.fetchval("SELECT count(*) FROM operation_cache_claims WHERE cache_key = $1", key) == 0
 
     @respx.mock
     async def test_a_lapsed_claim_of_a_dead_process_is_taken_over(self, pclient, tenant, shared_db):

@@ -12,8 +12,10 @@ import pytest
 from app.auth.context import Role
 from app.config import Settings
 from app.db import get_conn, get_db
+from app.errors import RateLimited
 from app.main import create_app
-from app.ratelimit import Limit, TokenBuckets
+from app.ratelimit import Bucket, Limit, SharedBuckets
+from app.repositories import rate_limits as rate_limits_repo
 from tests.conftest import TEST_SECRETS, SavepointDb, make_settings
 from tests.factories import bearer, create_token, jwt_for
 from tests.reliability.conftest import record
@@ -111,6 +113,36 @@ async def test_each_credential_has_its_own_bucket(database_dsn, conn):
         assert await conn.fetchval("SELECT count(*) FROM operation_runs WHERE auth_method = 'internal'") == 4
 
 
+async def test_two_api_processes_share_every_bucket_exactly(database_dsn, conn):
+    """Two apps are two API processes (each with its own limiter object) on one database: a
+    credential, its org and a login account get their limit once, not once per process."""
+    world = await build_world(conn)
+    tenant = world.own.tenant
+    limits = {
+        "rate_limit_per_minute": 1,
+        "rate_limit_burst": 4,
+        "org_rate_limit_per_minute": 1,
+        "org_rate_limit_burst": 6,
+        "login_account_attempts_per_minute": 1,
+        "login_account_attempts_burst": 3,
+    }
+    async with limited_client(database_dsn, conn, **limits) as one, limited_client(database_dsn, conn, **limits) as two:
+        hog = tenant.headers(Role.org_admin)
+        statuses = [(await c.post("/api/companies/list", json={}, headers=hog)).status_code for c in (one, two) * 4]
+        assert statuses.count(200) == 4 and statuses[4:] == [429] * 4, statuses
+        # the org's cap across both processes: 2 requests left of its 6, whichever process serves them
+        other = tenant.headers(Role.member)
+        statuses = [(await c.post("/api/companies/list", json={}, headers=other)).status_code for c in (two, one) * 2]
+        assert statuses == [200, 200, 429, 429], statuses
+        assert (await two.post("/api/companies/list", json={}, headers=other)).json()["error"]["details"][
+            "scope"
+        ] == "org"
+        # login failures of one account, spread over both processes
+        guess = {"email": "nobody@example.com", "password": "wrong guess 123"}
+        statuses = [(await c.post("/api/auth/login", json=guess)).status_code for c in (one, two) * 3]
+        assert statuses == [401, 401, 401, 429, 429, 429], statuses
+
+
 async def test_a_flooding_client_cannot_starve_a_polite_one(database_dsn, conn):
     world = await build_world(conn)
     async with limited_client(database_dsn, conn, rate_limit_per_minute=600, rate_limit_burst=20) as client:
@@ -149,22 +181,47 @@ async def test_a_flooding_client_cannot_starve_a_polite_one(database_dsn, conn):
     )
 
 
-def test_buckets_refill_at_the_configured_rate_and_stay_bounded():
-    now = [0.0]
-    buckets = TokenBuckets(Limit(per_minute=120, burst=3), max_keys=2, clock=lambda: now[0])
-    assert [buckets.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert buckets.acquire("a") == pytest.approx(0.5)  # two a second
+async def _waits(buckets: SharedBuckets, db, bucket: Bucket, n: int) -> list[float]:
+    waits = []
+    for _ in range(n):
+        try:
+            await buckets.take(db, [bucket])
+            waits.append(0.0)
+        except RateLimited as refused:
+            waits.append(float(refused.details["retry_after_seconds"]))
+    return waits
+
+
+async def test_buckets_refill_at_the_configured_rate_and_idle_ones_are_pruned(conn):
+    # the injected clock runs ahead of the database's, so only the test's own moves count
+    now = [time.time() + 86_400]
+    db = SavepointDb(conn)
+    buckets = SharedBuckets(clock=lambda: now[0])
+    a = Bucket("test:a", Limit(per_minute=120, burst=3))
+    assert await _waits(buckets, db, a, 3) == [0.0, 0.0, 0.0]
+    wait = await conn.fetchval(
+        "SELECT (rate_buckets_take(ARRAY[$1::uuid], ARRAY[$2::int], ARRAY[0.5], ARRAY[3.0], false, $3))[1]",
+        a.key,
+        a.lock,
+        now[0],
+    )
+    assert wait == pytest.approx(0.5)  # two a second
     now[0] += 0.5
-    assert buckets.acquire("a") == 0.0
-    assert buckets.acquire("a") == pytest.approx(0.5)
+    assert await _waits(buckets, db, a, 2) == [0.0, 1.0]  # one refilled; Retry-After rounds up to 1 s
     now[0] += 60
-    assert [buckets.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]  # refilled to the burst, not beyond
-    assert buckets.acquire("a") > 0
-    buckets.acquire("b")
-    buckets.acquire("c")  # the least recently used key goes first
-    assert set(buckets._buckets) == {"b", "c"}
-    off = TokenBuckets(Limit(per_minute=0, burst=10))
-    assert all(off.acquire("x") == 0.0 for _ in range(1000))
+    assert await _waits(buckets, db, a, 4) == [0.0, 0.0, 0.0, 1.0]  # refilled to the burst, not beyond
+    # an off limit never refuses and stores nothing
+    off = Bucket("test:off", Limit(per_minute=0, burst=10))
+    assert await _waits(buckets, db, off, 50) == [0.0] * 50
+    assert not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM rate_buckets WHERE key = $1)", off.key)
+    # a bucket full again is the same as no row: the pruning job deletes it, nothing else
+    async with db.autocommit() as c:
+        await rate_limits_repo.prune(c, idle_seconds=0)
+    assert await conn.fetchval("SELECT EXISTS (SELECT 1 FROM rate_buckets WHERE key = $1)", a.key)
+    await conn.execute("UPDATE rate_buckets SET tat = 0 WHERE key = $1", a.key)
+    async with db.autocommit() as c:
+        assert await rate_limits_repo.prune(c, idle_seconds=0) >= 1
+    assert not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM rate_buckets WHERE key = $1)", a.key)
 
 
 def test_limits_come_from_the_environment(monkeypatch):
