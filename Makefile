@@ -70,6 +70,7 @@ test: lint test-ts test-python
 
 test-ts: install
 	cd trigger && npm run --silent typecheck && npm test --silent
+	cd console && npm test --silent
 
 test-python: install chromium
 	$(PY) -m pytest -n 2 --dist loadgroup -q

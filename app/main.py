@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None, *, console_dist: Path = CONSOLE
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     # before the size limit: an anonymous body is refused before a byte of it is read
     app.add_middleware(CredentialGateMiddleware, settings=settings, router=app.router)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, router=app.router)
     return app
 
 

@@ -1,5 +1,6 @@
-"""Process-local counters an operator can read (`/api/super-admin/metrics`): requests by path and
-status class, and database transactions opened by the API. Cheap enough for every request."""
+"""Process-local counters an operator can read (`/api/super-admin/metrics`): requests by route
+(app/middleware.py `route_label`: a bounded set of keys) and status class, and database
+transactions opened by the API. Cheap enough for every request."""
 
 from collections import Counter
 from threading import Lock
@@ -9,9 +10,9 @@ requests: Counter[str] = Counter()
 transactions: Counter[str] = Counter()
 
 
-def count_request(path: str, status: int) -> None:
+def count_request(route: str, status: int) -> None:
     with _lock:
-        requests[f"{path} {status // 100}xx"] += 1
+        requests[f"{route} {status // 100}xx"] += 1
 
 
 def count_transaction(kind: str) -> None:

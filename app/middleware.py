@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Router
+from starlette.routing import Match, Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
@@ -27,9 +27,31 @@ def request_id_of(scope: Scope) -> str:
     return str(scope.get("state", {}).get("request_id", "-"))
 
 
+UNMATCHED_ROUTE = "(unmatched)"
+
+
+def route_label(scope: Scope, router: Router | None) -> str:
+    """What a request is counted under: its route's path template, a mount's prefix + `/*`
+    (`/console/*`), or `(unmatched)`. Never the raw path: a client can vary that without end
+    (every console page, every 404 a scanner tries), and each would be a counter kept forever."""
+    route = scope.get("route")
+    if route is None and router is not None:
+        # answered before routing (the credential gate's 401, a 413): the route it was meant for
+        route = next((r for r in router.routes if r.matches(scope)[0] is not Match.NONE), None)
+        if route is not None and not isinstance(getattr(route, "path", None), str):
+            # a router of API verbs matched: their paths are fixed (no path parameters), so the
+            # path is the route's
+            return str(scope["path"])
+    path = getattr(route, "path", None)
+    if not isinstance(path, str):
+        return UNMATCHED_ROUTE
+    return f"{path}/*" if isinstance(route, Mount) else path
+
+
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, router: Router | None = None) -> None:
         self.app = app
+        self.router = router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,7 +64,7 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                metrics.count_request(scope["path"], message["status"])
+                metrics.count_request(route_label(scope, self.router), message["status"])
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message["headers"] = headers

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from app.auth.dependencies import ReaderAuth, SubmitAuth
 from app.db import DbDep
 from app.deps import DispatcherDep, SettingsDep
-from app.models.batch_csv import CsvSubmitResult, ExportRequest
+from app.models.batch_csv import CsvPreview, CsvSubmitResult, ExportRequest
 from app.models.common import Data
 from app.routers._responses import errors
 from app.services import batch_csv as batch_csv_service
@@ -21,7 +21,7 @@ router = APIRouter()
 @router.post(
     "/api/v1/batch/submit-csv",
     tags=["batch"],
-    response_model=Data[CsvSubmitResult],
+    response_model=Data[CsvSubmitResult | CsvPreview],
     responses=errors(400, 403, 404),
 )
 async def submit_csv(
@@ -36,12 +36,18 @@ async def submit_csv(
         str | None,
         Form(description='JSON object of column → canonical field, e.g. {"E-mail": "work_email", "Notes": null}'),
     ] = None,
-) -> Data[CsvSubmitResult]:
+    dry_run: Annotated[
+        bool,
+        Form(description="true: check everything and answer how the columns are read; nothing is created"),
+    ] = False,
+) -> Data[CsvSubmitResult | CsvPreview]:
     """Submit a CSV to a blueprint: one entity per data row, then exactly as `batch/submit`.
     Headers naming canonical fields or common aliases (`Email`, `Company Domain`, `LinkedIn`, …)
     are read without a mapping; other columns are ignored and listed in `ignored_columns`. Any bad
     row answers 400 `invalid_rows` listing the rows (row 1 = the first data row) and why; nothing
-    is created then."""
+    is created then. `dry_run=true` makes every check and answers the same errors, or a preview
+    (`dry_run: true`, the row count, the columns read and the fields a mapping may name),
+    creating nothing."""
     return Data(
         data=await batch_csv_service.submit_csv(
             db,
@@ -53,6 +59,7 @@ async def submit_csv(
             company_id=company_id,
             mapping=mapping,
             max_entities=settings.max_batch_entities,
+            dry_run=dry_run,
         )
     )
 

@@ -26,7 +26,7 @@ from app.contracts.catalog import OPERATIONS_BY_ID, OperationSpec
 from app.contracts.entities import EntityType
 from app.db import Db
 from app.errors import BadRequest, not_found
-from app.models.batch_csv import CsvSubmitResult, ExportRequest
+from app.models.batch_csv import CsvPreview, CsvSubmitResult, ExportRequest
 from app.models.blueprints import Blueprint
 from app.models.common import unstorable_text_at
 from app.models.submissions import BatchSubmitRequest, EntitySpec
@@ -90,7 +90,11 @@ def _columns(
         raise BadRequest(
             f"mapping names columns the file does not have: {', '.join(missing)}",
             code="invalid_mapping",
-            details={"unknown_columns": missing, "columns": names},
+            details={
+                "unknown_columns": missing,
+                "columns": names,
+                "fields": list(csv_fields.importable_fields(entity_type)),
+            },
         )
     mapped = {c.strip(): f for c, f in mapping.items()}
     by_position: dict[int, str] = {}
@@ -110,7 +114,8 @@ def _columns(
         raise BadRequest(
             f"columns {', '.join(doubled[first])} all name the field {first}: map one of them to null",
             code="duplicate_field",
-            details={"fields": doubled},
+            # `fields` is every field a mapping may name, as in the other mapping errors
+            details={"duplicates": doubled, "fields": list(csv_fields.importable_fields(entity_type))},
         )
     if not by_position:
         raise BadRequest(
@@ -198,6 +203,10 @@ def parse_csv(
                 "count": bad_count,
                 "rows": [p.__dict__ for p in problems],
                 "row_numbering": "row 1 is the first data row after the header; line is the file's line",
+                # how the columns were read, so a row's problem can be fixed by a mapping
+                "columns": columns,
+                "ignored_columns": ignored,
+                "fields": list(limits),
             },
         )
     if not inputs:
@@ -268,7 +277,11 @@ async def submit_csv(
     company_id: uuid.UUID | None,
     mapping: str | None,
     max_entities: int,
-) -> CsvSubmitResult:
+    dry_run: bool = False,
+) -> CsvSubmitResult | CsvPreview:
+    """With `dry_run`, every check of a real upload (the file, the mapping, each row, the
+    blueprint and the company) and the same errors, but nothing is created: the answer is how the
+    columns were read, for a preview before the upload (docs/decisions/0082-csv-dry-run.md)."""
     async with db.transaction() as conn:
         blueprint = await blueprints_service.get(conn, auth, blueprint_id)
     parsed_mapping = _parse_mapping(mapping, blueprint.entity_type)
@@ -284,6 +297,15 @@ async def submit_csv(
         source=source,
         metadata={"csv": {"columns": parsed.columns, "ignored_columns": parsed.ignored_columns}},
     )
+    if dry_run:
+        await submissions_service.check(db, auth, request, max_entities=max_entities)
+        return CsvPreview(
+            entity_type=blueprint.entity_type,
+            rows=len(parsed.inputs),
+            columns=parsed.columns,
+            ignored_columns=parsed.ignored_columns,
+            fields=list(csv_fields.importable_fields(blueprint.entity_type)),
+        )
     result = await submissions_service.submit(db, dispatcher, auth, request, max_entities=max_entities)
     return CsvSubmitResult(
         submission_id=result.submission_id,

@@ -132,29 +132,47 @@ async def create_runs(
     return run_ids
 
 
-async def submit(
-    db: Db, dispatcher: Dispatcher, auth: AuthContext, body: BatchSubmitRequest, *, max_entities: int
-) -> BatchSubmitResult:
+async def _checked(
+    conn: asyncpg.Connection, auth: AuthContext, body: BatchSubmitRequest
+) -> tuple[Blueprint, uuid.UUID]:
+    """Everything a submit refuses before it writes: the blueprint and the company it runs for."""
+    blueprint = await blueprints_service.get(conn, auth, body.blueprint_id)
+    if not blueprint.is_active:
+        raise BadRequest("the blueprint is deactivated", code="blueprint_inactive")
+    mismatched = [i for i, e in enumerate(body.entities) if e.entity_type != blueprint.entity_type]
+    if mismatched:
+        raise BadRequest(
+            f"this blueprint acts on {blueprint.entity_type.value} entities",
+            code="entity_type_mismatch",
+            details={"entity_indexes": mismatched[:MAX_REPORTED_MISMATCHES], "count": len(mismatched)},
+        )
+    if not any(s.is_enabled for s in blueprint.steps):
+        raise BadRequest("the blueprint has no enabled step", code="no_enabled_steps")
+    return blueprint, await _company_for(conn, auth, body.company_id)
+
+
+def _check_size(body: BatchSubmitRequest, max_entities: int) -> None:
     if len(body.entities) > max_entities:
         raise BadRequest(
             f"a batch holds at most {max_entities} entities",
             code="too_many_entities",
             details={"max": max_entities, "given": len(body.entities)},
         )
+
+
+async def check(db: Db, auth: AuthContext, body: BatchSubmitRequest, *, max_entities: int) -> None:
+    """What `submit` would refuse, refused the same way, with nothing written (a CSV dry run)."""
+    _check_size(body, max_entities)
     async with db.transaction() as conn:
-        blueprint = await blueprints_service.get(conn, auth, body.blueprint_id)
-        if not blueprint.is_active:
-            raise BadRequest("the blueprint is deactivated", code="blueprint_inactive")
-        mismatched = [i for i, e in enumerate(body.entities) if e.entity_type != blueprint.entity_type]
-        if mismatched:
-            raise BadRequest(
-                f"this blueprint acts on {blueprint.entity_type.value} entities",
-                code="entity_type_mismatch",
-                details={"entity_indexes": mismatched[:MAX_REPORTED_MISMATCHES], "count": len(mismatched)},
-            )
-        if not any(s.is_enabled for s in blueprint.steps):
-            raise BadRequest("the blueprint has no enabled step", code="no_enabled_steps")
-        company_id = await _company_for(conn, auth, body.company_id)
+        await _checked(conn, auth, body)
+
+
+async def submit(
+    db: Db, dispatcher: Dispatcher, auth: AuthContext, body: BatchSubmitRequest, *, max_entities: int
+) -> BatchSubmitResult:
+    _check_size(body, max_entities)
+    async with db.transaction() as conn:
+        blueprint, company_id = await _checked(conn, auth, body)
         org_id = auth.tenant_org_id
         submission_id = uuid.uuid4()
         await submissions_repo.insert_submission(

@@ -10,7 +10,9 @@ import { RunPage } from "./pages/run";
 import { EntitiesPage, EntityPage } from "./pages/entities";
 import { BlueprintsPage, BlueprintPage, BlueprintEditPage } from "./pages/blueprints";
 import { TokensPage } from "./pages/tokens";
-import { canAdminister } from "./roles";
+import { CsvPage } from "./pages/csv";
+import { UsagePage } from "./pages/usage";
+import { canAdminister, canRunBatches } from "./roles";
 
 interface Route {
   pattern: string;
@@ -18,8 +20,7 @@ interface Route {
   adminOnly?: boolean;
 }
 
-// One line per page. The CSV upload/download page (CONTRACT §9.7) and the usage chart (§9.4)
-// come next: a route here and an entry in NAV below is all they need.
+// One line per page, and an entry in NAV below.
 const ROUTES: Route[] = [
   { pattern: "/submissions", render: () => <SubmissionsPage /> },
   { pattern: "/submissions/:id", render: (p) => <SubmissionPage id={p.id!} /> },
@@ -30,13 +31,18 @@ const ROUTES: Route[] = [
   { pattern: "/blueprints/new", render: () => <BlueprintEditPage />, adminOnly: true },
   { pattern: "/blueprints/:id", render: (p) => <BlueprintPage id={p.id!} /> },
   { pattern: "/blueprints/:id/edit", render: (p) => <BlueprintEditPage id={p.id!} />, adminOnly: true },
+  { pattern: "/csv", render: () => <CsvPage /> },
+  { pattern: "/usage", render: () => <UsagePage /> },
   { pattern: "/tokens", render: () => <TokensPage />, adminOnly: true },
 ];
 
-const NAV: { to: string; label: string; adminOnly?: boolean }[] = [
+// adminOnly: org admins; submitters: whoever may start batches (not members)
+const NAV: { to: string; label: string; adminOnly?: boolean; submitters?: boolean }[] = [
   { to: "/submissions", label: "Submissions" },
+  { to: "/csv", label: "Upload CSV", submitters: true },
   { to: "/entities", label: "Entities" },
   { to: "/blueprints", label: "Blueprints" },
+  { to: "/usage", label: "Usage" },
   { to: "/tokens", label: "API tokens", adminOnly: true },
 ];
 
@@ -103,7 +109,7 @@ function Shell({ path, admin, children }: { path: string; admin: boolean; childr
         </Link>
         <nav aria-label="Main">
           <ul>
-            {NAV.filter((n) => admin || !n.adminOnly).map((n) => (
+            {NAV.filter((n) => (admin || !n.adminOnly) && (!n.submitters || canRunBatches(me))).map((n) => (
               <li key={n.to}>
                 <Link to={n.to} aria-current={section(path) === n.to ? "page" : undefined}>
                   {n.label}

@@ -8,6 +8,8 @@ axe-core at desktop and phone width, with no console errors.
 each page there.
 """
 
+import csv
+import io
 import json
 import os
 import re
@@ -273,6 +275,8 @@ def test_open_a_failed_run_and_see_why(stack, tenant, finished, open_console):
     # a run that succeeded: every step, its provider, and the raw answer as the API returns it
     page.go_back()
     page.get_by_role("radio", name="succeeded").check()
+    # the filtered page replaces the rows on screen when it arrives: click one of its rows
+    expect(page.get_by_role("row")).to_have_count(len(DOMAINS))  # the header and five succeeded
     page.get_by_role("row").nth(1).get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("succeeded")
     expect(page.get_by_role("heading", level=3)).to_have_count(len(COMPANY_STEPS))
@@ -305,12 +309,14 @@ def test_a_member_sees_everything_in_scope_and_no_edit_controls(stack, tenant, f
     page = tab.goto("/submissions")
     expect(page.get_by_role("progressbar").first).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Submissions", "Entities", "Blueprints"])
+    expect(nav.get_by_role("link")).to_have_text(["Submissions", "Entities", "Blueprints", "Usage"])
 
     page.goto(f"{stack.api_url}/console/submissions/{finished}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Submission")
     expect(page.get_by_role("row")).to_have_count(len(DOMAINS) + 1)
-    expect(page.locator("main button:not(.pager button)")).to_have_count(0)
+    # downloading the results is a read; nothing else is a button
+    expect(page.locator("main button:not(.pager button):not(.download)")).to_have_count(0)
+    expect(page.get_by_role("button", name="Download results CSV")).to_be_visible()
 
     page.goto(f"{stack.api_url}/console/blueprints")
     expect(page.get_by_role("link", name="Company profile + ads")).to_be_visible()
@@ -408,3 +414,129 @@ def test_the_console_ships_everything_it_needs(stack):
         text = path.read_text(errors="replace")
         assert "@import" not in text and "@font-face" not in text and "url(http" not in text, path
         assert not re.search(r"(cdn|fonts)\.[a-z0-9.-]+\.(com|net|org)", text), path
+
+
+def _csv_file(name: str, text: str) -> dict[str, Any]:
+    return {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
+
+
+def test_upload_a_csv_see_its_bad_rows_then_follow_it_and_download_the_results(stack, tenant, open_console):
+    tab = open_console("org_admin")
+    tab.expected_errors.append(re.compile("status of 400"))  # the dry run's answer to the bad file
+    page = tab.goto("/csv")
+    expect(page.get_by_role("heading", name="Upload a CSV")).to_be_visible()
+    page.get_by_label("Blueprint").select_option(label="Company profile + ads (company)")
+    tab.check_page("csv")
+
+    # a bad row: shown with its number before anything is created, beside how the columns were read
+    bad = "Domain,Company Name,Notes\nfound-csvbad.com,Acme,x\n,,only a note\n"
+    page.get_by_label("CSV file").set_input_files(_csv_file("bad.csv", bad))
+    expect(page.get_by_role("alert")).to_contain_text("1 row cannot be submitted")
+    problems = page.get_by_role("region", name="Rows that cannot be submitted")
+    expect(problems.get_by_role("row")).to_have_count(2)
+    expect(problems.get_by_role("row").nth(1)).to_contain_text("no value in any column")
+    expect(page.get_by_label("Field for column Domain")).to_have_value("domain")
+    expect(page.get_by_label("Field for column Notes")).to_have_value("")
+    expect(page.get_by_role("button", name=re.compile("^Upload"))).to_be_disabled()
+    tab.check_page("csv-errors")
+
+    # a good file: a column the API does not know is mapped by hand, and the preview follows
+    good = "Domain,Firma\nfound-csv1.com,Acme\nfound-csv2.com,Beta\nerror500-csv.com,Broken\n"
+    page.get_by_label("CSV file").set_input_files(_csv_file("accounts.csv", good))
+    expect(page.get_by_text("3 rows ready, each a company.")).to_be_visible()
+    expect(page.get_by_label("Field for column Firma")).to_have_value("")
+    page.get_by_label("Field for column Firma").select_option("name")
+    expect(page.get_by_text("edited")).to_be_visible()
+    expect(page.get_by_text("3 rows ready, each a company.")).to_be_visible()
+    tab.check_page("csv-preview")
+    page.get_by_role("button", name="Upload 3 rows").click()
+
+    expect(page.get_by_role("status").first).to_contain_text("3 rows submitted as submission")
+    progress = page.get_by_role("progressbar", name="Upload progress")
+    expect(progress).to_have_attribute("aria-valuetext", "3 of 3 finished, 1 failed", timeout=60_000)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download results CSV").click()
+    download = info.value
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["entity_index"], r["status"], r["domain"]) for r in rows] == [
+        ("0", "succeeded", "found-csv1.com"),
+        ("1", "succeeded", "found-csv2.com"),
+        ("2", "failed", ""),  # a failed run has its error, not fields
+    ]
+    assert rows[2]["error_message"]
+    submission_id = re.fullmatch(r"submission-(.+)\.csv", download.suggested_filename)
+    assert submission_id
+    status = data(tenant["api"].post("/api/v1/batch/status", json={"submission_id": submission_id[1], "limit": 1}))
+    # the hand-made mapping went with the upload
+    assert status["submission"]["metadata"]["csv"]["columns"] == {"Domain": "domain", "Firma": "name"}
+    assert status["submission"]["source"] == "csv:accounts.csv"
+    tab.check_page("csv-done")
+
+
+def test_usage_chart_tables_and_the_budget_form(stack, tenant, finished, open_console):
+    tab = open_console("org_admin")
+    tab.expected_errors.append(re.compile("status of 422"))  # the refused limit below
+    page = tab.goto("/usage")
+    expect(page.get_by_role("heading", name="Usage")).to_be_visible()
+    expect(page.locator("figure.chart canvas")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Calls by UTC day"))).to_be_visible()
+    providers = page.get_by_role("region", name="By provider")
+    expect(providers).to_contain_text("prospeo")
+    # Adyntel documents no price: its cost is unknown, not 0
+    expect(providers.get_by_role("row", name=re.compile("adyntel"))).to_contain_text("unknown")
+    expect(page.get_by_role("region", name="By operation")).to_contain_text("company.enrich.profile")
+    expect(page.get_by_role("region", name="By company")).to_contain_text("Northwind")
+    tab.check_page("usage")
+
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("the organization")
+    limit = page.get_by_label("Monthly limit (USD)")
+    limit.fill("-5")
+    page.get_by_role("button", name="Set limit").click()
+    expect(limit).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#budget-limit-error")).to_be_visible()
+    expect(limit).to_be_focused()
+    page.get_by_label("Applies to").select_option(label="Northwind")
+    expect(facts).to_contain_text("Northwind")
+    limit.fill("250")
+    page.get_by_role("button", name="Set limit").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(facts).to_contain_text("$250.00")
+    budget = data(tenant["api"].post("/api/budgets/get", json={"company_id": tenant["company_id"]}))
+    assert budget["limit_usd"] == 250
+
+    # an empty range of days is still a chart, and a range the API refuses is said
+    page.get_by_label("From", exact=True).fill("2020-01-01")
+    page.get_by_label("To (inclusive)").fill("2020-01-07")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"from=2020-01-01"))
+    expect(page.get_by_role("region", name="By provider")).to_have_count(0)
+    expect(page.get_by_text("No calls in this range.").first).to_be_visible()
+    expect(page.locator("figure.chart canvas")).to_be_visible()
+
+
+def test_a_member_sees_usage_of_their_company_but_no_budget_form_and_no_upload(stack, tenant, finished, open_console):
+    tab = open_console("member")
+    page = tab.goto("/usage")
+    expect(page.locator("figure.chart canvas")).to_be_visible()
+    expect(page.get_by_text("Your company's calls.")).to_be_visible()
+    expect(page.get_by_role("region", name="By provider")).to_contain_text("prospeo")
+    expect(page.get_by_role("heading", name="Monthly budget")).to_have_count(0)
+    expect(page.get_by_label("Monthly limit (USD)")).to_have_count(0)
+    tab.check_page("member-usage")
+    page.goto(f"{stack.api_url}/console/csv")
+    expect(page.get_by_text("Your role can look at submissions but not start them")).to_be_visible()
+    expect(page.locator("main input, main select")).to_have_count(0)
+    assert not tab.unexpected_errors()
+
+
+def test_the_new_pages_work_at_phone_width(stack, tenant, finished, open_console):
+    tab = open_console("org_admin", viewport=PHONE)
+    page = tab.goto("/usage")
+    expect(page.locator("figure.chart canvas")).to_be_visible()
+    tab.check_page("phone-usage")
+    page.goto(f"{stack.api_url}/console/csv")
+    page.get_by_label("CSV file").set_input_files(_csv_file("phone.csv", "Domain,Notes\nfound-phone.com,x\n"))
+    expect(page.get_by_text("1 row ready, each a company.")).to_be_visible()
+    tab.check_page("phone-csv")

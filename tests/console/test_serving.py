@@ -1,10 +1,14 @@
 """How the API serves the operator console's build (app/console.py): the single-page-app fallback,
 cache headers, and a clear 503 (never a 500) when the console was not built."""
 
+import uuid
+
 import httpx
 import pytest
 
+from app import metrics
 from app.main import create_app
+from app.middleware import UNMATCHED_ROUTE
 from tests.conftest import make_settings
 
 INDEX = "<!doctype html><title>console</title><div id=app></div>"
@@ -59,3 +63,30 @@ async def test_assets_are_cached_for_good_and_a_missing_one_is_a_404_not_the_app
         assert r.status_code == 404
         r = await client.get("/console/%2e%2e/%2e%2e/app/config.py")
         assert "REPO_ROOT" not in r.text
+
+
+async def test_metrics_count_console_pages_and_unknown_paths_under_one_key_each(dist):
+    """Keyed on the raw path, every console page and every path a scanner tried was a counter kept
+    for the life of the process."""
+    before = set(metrics.snapshot()["requests"])
+    async with _client(dist) as client:
+        for i in range(20):
+            await client.get(f"/console/submissions/{uuid.uuid4()}")
+            await client.get(f"/console/assets/gone-{i}.js")
+            await client.get(f"/no-such-page-{i}")
+            await client.post(f"/api/no-such-verb-{i}", json={})
+        assert (await client.get("/openapi.json")).status_code == 200
+        # a known route refused before routing (the credential gate) keeps its own name
+        await client.post("/api/v1/batch/status", json={"submission_id": str(uuid.uuid4())})
+    added = set(metrics.snapshot()["requests"]) - before
+    assert added <= {
+        "/console/* 2xx",
+        "/console/* 4xx",
+        f"{UNMATCHED_ROUTE} 4xx",
+        "/api/v1/batch/status 4xx",
+        "/openapi.json 2xx",
+    }, added
+    counts = metrics.snapshot()["requests"]
+    assert counts["/api/v1/batch/status 4xx"] >= 1
+    assert counts["/openapi.json 2xx"] >= 1
+    assert counts[f"{UNMATCHED_ROUTE} 4xx"] >= 40

@@ -37,8 +37,10 @@ async def _counts(conn):
     return counts
 
 
-async def upload(client, tenant, blueprint, content, *, role=Role.org_admin, company=None, mapping=None):
+async def upload(client, tenant, blueprint, content, *, role=Role.org_admin, company=None, mapping=None, dry_run=None):
     data = {"blueprint_id": str(blueprint.id)}
+    if dry_run is not None:
+        data["dry_run"] = dry_run
     if role is Role.org_admin:
         data["company_id"] = str((company or tenant.company_a).id)
     elif company is not None:
@@ -274,6 +276,83 @@ class TestSubmitCsv:
     async def test_a_member_may_not_submit(self, client, conn, tenant):
         r = await upload(client, tenant, tenant.blueprint, "domain\nacme.com\n", role=Role.member)
         assert r.status_code == 403
+
+
+class TestDryRun:
+    """`dry_run=true`: the console's column-mapping preview is the API's own answer."""
+
+    async def test_a_good_file_answers_the_preview_and_creates_nothing(self, client, conn, tenant, person_bp):
+        before = await _counts(conn)
+        body = "First Name,Last Name,Website,Notes\nAda,Lovelace,engines.example,x\nGrace,Hopper,navy.example,\n"
+        r = await upload(client, tenant, person_bp, body, dry_run="true")
+        assert r.status_code == 200, r.text
+        preview = r.json()["data"]
+        assert preview["dry_run"] is True
+        assert preview["entity_type"] == "person"
+        assert preview["rows"] == 2
+        assert preview["columns"] == {"First Name": "first_name", "Last Name": "last_name", "Website": "company_domain"}
+        assert preview["ignored_columns"] == ["Notes"]
+        assert preview["fields"] == list(csv_fields.importable_fields(EntityType.person))
+        assert "submission_id" not in preview
+        assert await _counts(conn) == before
+
+    async def test_a_mapping_is_applied_as_the_upload_would(self, client, conn, tenant):
+        body = "Webbplats,Domain\nengines.example,x.example\n"
+        mapping = {"Webbplats": "domain", "Domain": None}
+        r = await upload(client, tenant, tenant.blueprint, body, mapping=mapping, dry_run="true")
+        assert r.status_code == 200, r.text
+        assert r.json()["data"]["columns"] == {"Webbplats": "domain"}
+        assert r.json()["data"]["ignored_columns"] == ["Domain"]
+
+    async def test_bad_rows_are_the_same_400_with_how_the_columns_were_read(self, client, conn, tenant, person_bp):
+        before = await _counts(conn)
+        body = "First Name,Last Name,Company Domain,Notes\nAda,Lovelace,engines.example,\n,,engines.example,x\n"
+        r = await upload(client, tenant, person_bp, body, dry_run="true")
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert error["code"] == "invalid_rows"
+        assert [(p["row"], p["line"]) for p in error["details"]["rows"]] == [(2, 3)]
+        assert error["details"]["columns"] == {
+            "First Name": "first_name",
+            "Last Name": "last_name",
+            "Company Domain": "company_domain",
+        }
+        assert error["details"]["ignored_columns"] == ["Notes"]
+        assert "work_email" in error["details"]["fields"]
+        assert await _counts(conn) == before
+
+    async def test_mapping_errors_name_the_fields_a_mapping_may_use(self, client, tenant):
+        r = await upload(client, tenant, tenant.blueprint, "Domain,Company Domain\nacme.com,acme.com\n", dry_run="true")
+        assert r.status_code == 400
+        details = r.json()["error"]["details"]
+        assert details["duplicates"] == {"domain": ["Domain", "Company Domain"]}
+        assert details["fields"] == list(csv_fields.importable_fields(EntityType.company))
+
+    async def test_the_company_and_blueprint_are_checked_as_for_an_upload(self, client, conn, tenant):
+        other = await create_tenant(conn)
+        before = await _counts(conn)
+        r = await upload(
+            client, tenant, tenant.blueprint, "domain\nacme.com\n", company=other.company_a, dry_run="true"
+        )
+        assert r.status_code == 404
+        r = await upload(client, tenant, other.blueprint, "domain\nacme.com\n", dry_run="true")
+        assert r.json()["error"]["code"] == "blueprint_not_found"
+        r = await client.post(
+            "/api/v1/batch/submit-csv",
+            data={"blueprint_id": str(tenant.blueprint.id), "dry_run": "true"},
+            files={"file": ("leads.csv", b"domain\nacme.com\n", "text/csv")},
+            headers=tenant.headers(Role.org_admin),
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "company_required"
+        r = await upload(client, tenant, tenant.blueprint, "domain\nacme.com\n", role=Role.member, dry_run="true")
+        assert r.status_code == 403
+        assert await _counts(conn) == before
+
+    async def test_false_uploads(self, client, conn, tenant):
+        r = await upload(client, tenant, tenant.blueprint, "domain\nacme.com\n", dry_run="false")
+        assert r.status_code == 200, r.text
+        assert r.json()["data"]["dry_run"] is False
+        assert len(r.json()["data"]["pipeline_run_ids"]) == 1
 
 
 def test_more_rows_than_a_batch_holds_is_refused_before_the_rest_is_read():

@@ -90,3 +90,84 @@ const auth: Middleware = {
   },
 };
 api.use(auth);
+
+function errorFrom(status: number, body: unknown): ApiError {
+  const err = (body as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+  return new ApiError(
+    status,
+    err?.code ?? "http_error",
+    err?.message ?? `The API answered ${status}.`,
+    err?.details ?? null,
+  );
+}
+
+/** A POST that openapi-fetch does not make for us (a multipart upload, a CSV download), with the
+ * session's JWT and the same handling of errors and of a session the API no longer accepts. */
+async function rawPost(path: string, init: { body: BodyInit; headers?: Record<string, string> }): Promise<Response> {
+  const headers: Record<string, string> = { ...init.headers };
+  const token = session.token();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response: Response;
+  try {
+    response = await fetch(path, { method: "POST", body: init.body, headers });
+  } catch (e) {
+    throw new ApiError(0, "network_error", "The API could not be reached. Check that it is running.", String(e));
+  }
+  if (response.status === 401 && token) session.expire("Your session has expired. Sign in again to continue.");
+  if (!response.ok) {
+    const body: unknown = await response.json().catch(() => null);
+    throw errorFrom(response.status, body);
+  }
+  return response;
+}
+
+type SubmitCsvAnswer =
+  paths["/api/v1/batch/submit-csv"]["post"]["responses"][200]["content"]["application/json"]["data"];
+export type CsvPreview = Extract<SubmitCsvAnswer, { dry_run: true }>;
+export type CsvSubmitResult = Extract<SubmitCsvAnswer, { dry_run: false }>;
+
+export interface CsvUpload {
+  file: File;
+  blueprintId: string;
+  companyId: string | null;
+  mapping: Record<string, string | null>;
+}
+
+function csvForm(u: CsvUpload, dryRun: boolean): FormData {
+  const form = new FormData();
+  form.set("file", u.file, u.file.name);
+  form.set("blueprint_id", u.blueprintId);
+  if (u.companyId) form.set("company_id", u.companyId);
+  if (Object.keys(u.mapping).length) form.set("mapping", JSON.stringify(u.mapping));
+  form.set("dry_run", dryRun ? "true" : "false");
+  return form;
+}
+
+/** `batch/submit-csv` with `dry_run`: how the API reads the file, creating nothing. */
+export async function previewCsv(u: CsvUpload): Promise<CsvPreview> {
+  const r = await rawPost("/api/v1/batch/submit-csv", { body: csvForm(u, true) });
+  return ((await r.json()) as { data: CsvPreview }).data;
+}
+
+export async function submitCsv(u: CsvUpload): Promise<CsvSubmitResult> {
+  const r = await rawPost("/api/v1/batch/submit-csv", { body: csvForm(u, false) });
+  return ((await r.json()) as { data: CsvSubmitResult }).data;
+}
+
+/** `batch/export` (a POST answering text/csv) saved as a file the browser downloads. */
+export async function downloadResults(submissionId: string): Promise<void> {
+  const r = await rawPost("/api/v1/batch/export", {
+    body: JSON.stringify({ submission_id: submissionId }),
+    headers: { "Content-Type": "application/json" },
+  });
+  const blob = await r.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = `submission-${submissionId}.csv`;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  // the download has its own copy once started
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, type Schemas, unwrap } from "../api/client";
+import { api, downloadResults, type Schemas, unwrap } from "../api/client";
 import { canRunBatches } from "../roles";
 import { setQuery, useLocation } from "../router";
 import { session } from "../session";
@@ -67,6 +67,7 @@ export function SubmissionPage({ id }: { id: string }) {
   const status = loc.query.get("status") ?? "";
   const pages = useCursorPages(status);
   const [canceling, setCanceling] = useState<unknown>(null);
+  const [downloading, setDownloading] = useState(false);
   const me = session.me()!;
 
   const state = useLoad(
@@ -96,6 +97,18 @@ export function SubmissionPage({ id }: { id: string }) {
     }
   };
 
+  const download = async () => {
+    setDownloading(true);
+    try {
+      await downloadResults(id);
+      setCanceling(null);
+    } catch (e) {
+      setCanceling(e);
+    } finally {
+      setDownloading(false);
+    }
+  };
+
   if (state.loading && !state.data) return <Loading what="the submission" />;
   if (!state.data)
     return (
@@ -116,11 +129,17 @@ export function SubmissionPage({ id }: { id: string }) {
         <h1>
           Submission <code>{short(submission.id)}</code> <Badge status={submission.status} />
         </h1>
-        {live && canRunBatches(me) && (
-          <button type="button" class="danger" onClick={cancel}>
-            Cancel submission
+        <div class="row-actions head-actions">
+          {/* a read: every role may download what it can see */}
+          <button type="button" class="download" onClick={download} disabled={downloading}>
+            {downloading ? "Preparing…" : "Download results CSV"}
           </button>
-        )}
+          {live && canRunBatches(me) && (
+            <button type="button" class="danger" onClick={cancel}>
+              Cancel submission
+            </button>
+          )}
+        </div>
       </div>
       <ErrorNote error={canceling ?? state.error} />
       <dl class="facts">
