@@ -27,15 +27,25 @@ TARGETS = {
     "6 rate-limit 429s": "0",
     "7 API peak RSS (MB)": "<= 200",
     "7 worker peak RSS (MB)": "<= 200",
-    "8 one entity behind another org's batch (s)": "a few s",
-    "8 one entity behind its own org's batch (s)": "a few s",
+    "8 one entity behind another org's batch (s)": "<= 3",
+    "8 one entity behind its own org's batch (s)": "<= 3",
     "9 resubmitted batch provider calls": "0",
     "10 single flight provider calls": "50",
+    "13 submission.completed → receiver p50 (s)": "<= 1.0",
+    "13 submission.completed → receiver p99 (s)": "<= 2.0",
+    "13 run.succeeded → receiver p50 (s)": "<= 1.0",
+    "13 run.succeeded → receiver p99 (s)": "<= 2.0",
+    "13 steps/s, receiver down / no webhook": ">= 0.8",
+    "14 CSV import 10k p50 (s)": "<= 2.0",
+    "14 CSV import ratio to 4 submit": "<= 1.5",
+    "14 export 10k API RSS growth (MB)": "<= 25",
+    "14 export 10k time to first byte (s)": "<= 0.5",
 }
 SINGLE_FLIGHT_RUNS = 1_000
 SINGLE_FLIGHT_DISTINCT = 50
 FAIRNESS_FULL = 5_000
 FAIRNESS_QUICK = 1_000
+CSV_ROWS = 10_000
 
 cli = typer.Typer(add_completion=False)
 
@@ -47,10 +57,18 @@ def _summary(values: list[float]) -> dict[str, float]:
 @cli.command()
 def main(
     quick: bool = typer.Option(False, help="about two minutes: fewer repetitions, smaller batches"),
-    only: str = typer.Option("", help="run scenarios alone: fairness, cache (9 and 10) or fanout (11)"),
+    only: str = typer.Option(
+        "", help="run scenarios alone: fairness, cache (9 and 10), fanout (11), webhooks (13) or csv (14)"
+    ),
 ) -> None:
     if only:
-        runners = {"fairness": fairness_only, "cache": cache_only, "fanout": fan_out_only}
+        runners = {
+            "fairness": fairness_only,
+            "cache": cache_only,
+            "fanout": fan_out_only,
+            "webhooks": webhooks_only,
+            "csv": csv_only,
+        }
         if only not in runners:
             raise typer.BadParameter("the scenarios that run alone are: " + ", ".join(runners))
         runners[only](quick)
@@ -81,9 +99,11 @@ def main(
         saturation = scenarios.saturation(stack, tenant, saturation_entities)
         fairness = scenarios.fairness(stack, tenant, scenarios.make_tenant(stack, "bench-b"), fairness_entities)
         fan_out = scenarios.fan_out(stack, tenant, FAN_OUT_COMPANIES, FAN_OUT_PEOPLE)
+        webhooks = webhook_scenarios(stack, tenant, quick)
         stack.terminate("worker")
         with scenarios.RssSampler(stack, ("api",)) as submit_rss:
             submit, submission_id = scenarios.submit(stack, tenant, 3 if quick else 5)
+        csv_in, csv_out = csv_scenarios(stack, tenant, quick)
         for _ in range(repeats):
             runs["status"].append(scenarios.status(stack, tenant, submission_id, seconds))
     finally:
@@ -124,6 +144,8 @@ def main(
         **fairness_rows(fairness),
         **cache_rows(resubmitted, single_flight),
         **fan_out_rows(fan_out),
+        **webhook_rows(webhooks),
+        **csv_rows(csv_in, csv_out, submit["seconds_p50"]),
     }
     machine = {
         "cpus": os.cpu_count(),
@@ -144,6 +166,9 @@ def main(
             "resubmitted": resubmitted,
             "single_flight": single_flight,
             "fan_out": fan_out,
+            "webhooks": webhooks,
+            "csv_import": csv_in,
+            "csv_export": csv_out,
         },
         "targets": TARGETS,
     }
@@ -258,11 +283,122 @@ def fairness_only(quick: bool) -> None:
     typer.echo(f"\nwritten to {path}")
 
 
+def meets(value: float, target: str) -> bool:
+    """`>= x`, `<= x`, or `x` (exactly)."""
+    op, _, number = target.rpartition(" ")
+    bound = float(number)
+    return {">=": value >= bound, "<=": value <= bound, "": value == bound}[op]
+
+
+def verdict(name: str, values: dict[str, float]) -> str:
+    target = TARGETS.get(name)
+    if target is None:
+        return ""
+    return "met" if meets(values["median"], target) else "**not met**"
+
+
+def webhook_sizes(quick: bool) -> tuple[int, int, int]:
+    """(submissions, runs each, entities of the receiver-down batch)"""
+    return (20, 10, 300) if quick else (50, 20, 1000)
+
+
+def webhook_scenarios(stack: Any, tenant: scenarios.Tenant, quick: bool) -> dict[str, dict[str, float]]:
+    submissions, each, down_entities = webhook_sizes(quick)
+    return {
+        "latency": scenarios.webhook_latency(stack, tenant, submissions, each),
+        "down": scenarios.webhook_down(stack, tenant, down_entities),
+    }
+
+
+def webhook_rows(w: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    lat, down = w["latency"], w["down"]
+    n, each = int(lat["submissions"]), int(lat["entities_each"])
+    return {
+        f"13 submissions of {each} runs, one after another (events received of {n})": {
+            "median": lat["submission_events_received"]
+        },
+        "13 submission.completed → receiver p50 (s)": {"median": lat["submission_p50_s"]},
+        "13 submission.completed → receiver p99 (s)": {"median": lat["submission_p99_s"]},
+        f"13 run.succeeded events received (of {n * each})": {"median": lat["run_events_received"]},
+        "13 run.succeeded → receiver p50 (s)": {"median": lat["run_p50_s"]},
+        "13 run.succeeded → receiver p99 (s)": {"median": lat["run_p99_s"]},
+        f"13 steps/s of {int(down['entities'])} runs, no webhook": {"median": down["no_webhook_steps_per_s"]},
+        "13 steps/s, receiver answering 500": {"median": down["receiver_down_steps_per_s"]},
+        "13 steps/s, receiver down / no webhook": {"median": down["ratio"]},
+    }
+
+
+def csv_scenarios(stack: Any, tenant: scenarios.Tenant, quick: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """The worker stopped: the import's runs stay queued, and the export reads runs given a
+    finished context by the scenario itself."""
+    imported, submission_id = scenarios.csv_import(stack, tenant, CSV_ROWS, 3 if quick else 5)
+    return imported, scenarios.csv_export(stack, tenant, submission_id, 2 if quick else 3)
+
+
+def csv_rows(i: dict[str, float], e: dict[str, float], submit_p50: float) -> dict[str, dict[str, float]]:
+    rows: dict[str, dict[str, float]] = {
+        "14 CSV import 10k p50 (s)": {"median": i["seconds_p50"], "min": i["seconds_min"], "max": i["seconds_max"]},
+    }
+    rows["14 CSV import ratio to 4 submit"] = {"median": i["seconds_p50"] / submit_p50}
+    return rows | {
+        f"14 export 10k ({e['export_mb']:.1f} MB) seconds": {"median": e["seconds_p50"]},
+        "14 export 10k API RSS growth (MB)": {"median": e["rss_growth_mb_max"]},
+        "14 export 10k time to first byte (s)": {"median": e["first_byte_s_p50"]},
+    }
+
+
+def _print_rows(table: dict[str, dict[str, float]]) -> None:
+    typer.echo(
+        "\n".join(f"| {k} | {v['median']:.3g} | {TARGETS.get(k, '')} | {verdict(k, v)} |" for k, v in table.items())
+    )
+
+
+def webhooks_only(quick: bool) -> None:
+    """`python -m bench --only webhooks [--quick]`: scenario 13 alone, on a fresh stack."""
+    started = time.time()
+    stack = start_stack({})
+    try:
+        stack.start_processes()
+        figures = webhook_scenarios(stack, scenarios.make_tenant(stack), quick)
+    finally:
+        stack.stop()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-webhooks.json"
+    path.write_text(json.dumps({"started": started, "quick": quick, "webhooks": figures}, indent=2))
+    _print_rows(webhook_rows(figures))
+    typer.echo(f"\nwritten to {path}")
+
+
+def csv_only(quick: bool) -> None:
+    """`python -m bench --only csv [--quick]`: scenario 14 alone, on a fresh stack (the 10,000
+    runs exported take the final context of one pipeline run the worker finishes first)."""
+    started = time.time()
+    stack = start_stack({})
+    try:
+        stack.start_processes()
+        tenant = scenarios.make_tenant(stack)
+        scenarios.pipeline(stack, tenant, 1, scenarios.RssSampler(stack, ()))
+        stack.terminate("worker")
+        submit, _ = scenarios.submit(stack, tenant, 3)  # the JSON submit of the same rows, the import's yardstick
+        imported, exported = csv_scenarios(stack, tenant, quick)
+    finally:
+        stack.stop()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(started))}-csv.json"
+    raw = {"started": started, "quick": quick, "submit": submit, "import": imported, "export": exported}
+    path.write_text(json.dumps(raw, indent=2))
+    _print_rows(
+        {"4 submit 10k p50 (s)": {"median": submit["seconds_p50"]}}
+        | csv_rows(imported, exported, submit["seconds_p50"])
+    )
+    typer.echo(f"\nwritten to {path}")
+
+
 def render(table: dict[str, dict[str, float]], machine: dict[str, Any], quick: bool) -> str:
-    lines = ["| figure | median | min | max | target |", "|---|---|---|---|---|"]
+    lines = ["| figure | median | min | max | target | |", "|---|---|---|---|---|---|"]
     for name, values in table.items():
         cells = [f"{values[k]:.3g}" if k in values else "" for k in ("median", "min", "max")]
-        lines.append(f"| {name} | {' | '.join(cells)} | {TARGETS.get(name, '')} |")
+        lines.append(f"| {name} | {' | '.join(cells)} | {TARGETS.get(name, '')} | {verdict(name, values)} |")
     header = (
         f"{'quick' if quick else 'full'} run on {machine['cpus']} cores, {machine['memory_gb']} GB, "
         f"{machine['platform']}"
