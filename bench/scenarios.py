@@ -272,7 +272,7 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
             await submissions_repo.copy_steps(
                 conn,
                 [
-                    (uuid.uuid4(), org, rid, step_ids[op], i + 1, op, "queued", {})
+                    (org, rid, step_ids[op], i + 1, op, "queued", {})
                     for rid in run_ids
                     for i, op in enumerate(PIPELINE_STEPS)
                 ],

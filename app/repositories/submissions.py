@@ -69,7 +69,7 @@ async def copy_runs(conn: asyncpg.Connection, records: list[tuple[Any, ...]]) ->
     await conn.copy_records_to_table("pipeline_runs", records=records, columns=RUN_COPY_COLUMNS)
 
 
-STEP_COPY_COLUMNS = ("id", "org_id", "pipeline_run_id", "step_id", "position", "operation_id", "status", "step_config")
+STEP_COPY_COLUMNS = ("org_id", "pipeline_run_id", "step_id", "position", "operation_id", "status", "step_config")
 
 
 async def copy_steps(conn: asyncpg.Connection, records: list[tuple[Any, ...]]) -> None:
