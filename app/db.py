@@ -12,8 +12,19 @@ from app import metrics
 from app.config import Settings
 
 
+class EncodedJson(bytes):
+    """JSON text encoded once and written as is to a json/jsonb column: the value many rows of
+    one COPY share (a submission's blueprint snapshot, a step's config) is not encoded per row."""
+
+    @classmethod
+    def of(cls, value: object) -> "EncodedJson":
+        return cls(json.dumps(value, separators=(",", ":")).encode())
+
+
 def _encode_jsonb(value: object) -> bytes:
     # jsonb's binary wire format is a version byte (1) followed by the JSON text
+    if isinstance(value, EncodedJson):
+        return b"\x01" + value
     return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
 
 
@@ -22,6 +33,8 @@ def _decode_jsonb(data: bytes) -> object:
 
 
 def _encode_json(value: object) -> bytes:
+    if isinstance(value, EncodedJson):
+        return bytes(value)
     return json.dumps(value, separators=(",", ":")).encode()
 
 

@@ -1,11 +1,16 @@
 """The scenarios of the benchmarks issues, each returning its figures."""
 
 import asyncio
+import csv
+import io
+import json
 import statistics
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import asyncpg
@@ -112,8 +117,8 @@ def execute(stack: BenchStack, tenant: Tenant, seconds: int) -> dict[str, float]
 
 
 class RssSampler:
-    def __init__(self, stack: BenchStack, names: tuple[str, ...]) -> None:
-        self.stack, self.names = stack, names
+    def __init__(self, stack: BenchStack, names: tuple[str, ...], interval: float = 0.1) -> None:
+        self.stack, self.names, self.interval = stack, names, interval
         self.peak = dict.fromkeys(names, 0.0)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -122,7 +127,7 @@ class RssSampler:
         while not self._stop.is_set():
             for name in self.names:
                 self.peak[name] = max(self.peak[name], self.stack.rss_mb(name))
-            time.sleep(0.1)
+            time.sleep(self.interval)
 
     def __enter__(self) -> "RssSampler":
         self._thread.start()
@@ -267,7 +272,7 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
             await submissions_repo.copy_steps(
                 conn,
                 [
-                    (uuid.uuid4(), org, rid, step_ids[op], i + 1, op, "queued", {})
+                    (org, rid, step_ids[op], i + 1, op, "queued", {})
                     for rid in run_ids
                     for i, op in enumerate(PIPELINE_STEPS)
                 ],
@@ -331,7 +336,7 @@ def _stat(stats: dict[str, Any], provider: str, key: str) -> float:
 
 def _one_entity_latency(tenant: Tenant) -> float:
     body = {
-        "blueprint_id": tenant.blueprints["one_step"],
+        "blueprint_id": unpaced_blueprint(tenant),
         "company_id": tenant.company_id,
         "entities": [{"entity_type": "company", "input": {"domain": f"found-f{uuid.uuid4().hex[:10]}.com"}}],
     }
@@ -343,7 +348,7 @@ def _one_entity_latency(tenant: Tenant) -> float:
 
 def _big_batch(tenant: Tenant, entities: int) -> str:
     body = {
-        "blueprint_id": tenant.blueprints["one_step"],
+        "blueprint_id": unpaced_blueprint(tenant),
         "company_id": tenant.company_id,
         "entities": [
             {"entity_type": "company", "input": {"domain": f"found-b{uuid.uuid4().hex[:10]}.com"}}
@@ -355,7 +360,8 @@ def _big_batch(tenant: Tenant, entities: int) -> str:
 
 def fairness(stack: BenchStack, tenant: Tenant, other: Tenant, entities: int) -> dict[str, float]:
     """8: latency of a one-entity submission alone, then sent 1 s after another org's N-entity
-    one-step batch, then 1 s after the same org's; with how much of the batch was still open."""
+    one-step batch, then 1 s after the same org's; with how much of the batch was still open. The
+    step's provider is not paced by us, so the wait measured is the queue's, not a provider's."""
     solo = statistics.median(_one_entity_latency(other) for _ in range(3))
     figures: dict[str, float] = {"solo_s": solo, "batch_entities": entities}
     for name, small_tenant in (("other_org", other), ("same_org", tenant)):
@@ -559,3 +565,250 @@ async def limiter_cost(dsn: str, calls: int) -> dict[str, float]:
         }
     finally:
         await conn.close()
+
+
+# ---- 13, 14: webhooks and CSV (issue 15 item 4) ---------------------------------------------------
+
+# a one-step blueprint on a provider the API does not pace (Adyntel), so a batch measures our queue,
+# worker and API rather than a provider's documented rate (Prospeo's 5/s bounds "one_step")
+UNPACED_STEP = ("company.ads.search.linkedin", {"providers": ["adyntel"]})
+
+
+def unpaced_blueprint(tenant: Tenant) -> str:
+    if "unpaced" not in tenant.blueprints:
+        operation_id, config = UNPACED_STEP
+        body = {"name": "unpaced", "steps": [{"position": 1, "operation_id": operation_id, "step_config": config}]}
+        tenant.blueprints["unpaced"] = _data(tenant.client.post("/api/blueprints/create", json=body))["id"]
+    return tenant.blueprints["unpaced"]
+
+
+def _unpaced_entities(n: int) -> list[dict[str, Any]]:
+    tag = uuid.uuid4().hex[:8]
+    return [{"entity_type": "company", "input": {"domain": f"found-u{tag}{i}.com"}} for i in range(n)]
+
+
+class Receiver:
+    """A webhook receiver in the bench process (loopback HTTP, a thread per request): notes when
+    each event arrived (wall clock, as the event's `timestamp` is) and answers `status`."""
+
+    def __init__(self, status: int = 204) -> None:
+        self.status = status
+        self.arrivals: list[tuple[float, dict[str, Any]]] = []
+        self.requests = 0
+        lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                arrived = time.time()
+                with lock:
+                    receiver.requests += 1
+                    if receiver.status < 300:
+                        receiver.arrivals.append((arrived, json.loads(body)))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/bench"
+
+    def count(self, event_type: str) -> int:
+        return sum(1 for _, e in self.arrivals if e["type"] == event_type)
+
+    def latencies(self, event_type: str) -> list[float]:
+        """Seconds from the event (its `timestamp`: the state change) to its arrival here."""
+        return [
+            arrived - datetime.fromisoformat(e["timestamp"]).timestamp()
+            for arrived, e in self.arrivals
+            if e["type"] == event_type
+        ]
+
+    def __enter__(self) -> "Receiver":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+WEBHOOK_EVENTS = ["submission.completed", "run.succeeded"]
+
+
+def _subscribe(tenant: Tenant, url: str) -> str:
+    body = {"url": url, "events": WEBHOOK_EVENTS}
+    return str(_data(tenant.client.post("/api/webhooks/create", json=body))["id"])
+
+
+def _unsubscribe(tenant: Tenant, webhook_id: str) -> None:
+    # drops its pending deliveries too: nothing is left retrying into the next scenario
+    _data(tenant.client.post("/api/webhooks/delete", json={"webhook_id": webhook_id}))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def webhook_latency(stack: BenchStack, tenant: Tenant, submissions: int, entities: int) -> dict[str, float]:
+    """13: a receiver subscribed to submission.completed and run.succeeded; `submissions`
+    submissions of `entities` runs each, one after the other (each sent when the previous one is
+    done). Latency: the event's timestamp (the transaction that made the change) → the receiver."""
+    blueprint = unpaced_blueprint(tenant)
+    with Receiver() as receiver:
+        webhook_id = _subscribe(tenant, receiver.url)
+        try:
+            started = time.monotonic()
+            for _ in range(submissions):
+                body = {
+                    "blueprint_id": blueprint,
+                    "company_id": tenant.company_id,
+                    "entities": _unpaced_entities(entities),
+                }
+                submission = _data(tenant.client.post("/api/v1/batch/submit", json=body))
+                _wait_finished(tenant, submission["submission_id"], timeout=300, poll=0.05)
+            pipelines_done = time.monotonic() - started
+            expected = {"submission.completed": submissions, "run.succeeded": submissions * entities}
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and any(receiver.count(t) < n for t, n in expected.items()):
+                time.sleep(0.05)
+            all_delivered = time.monotonic() - started
+        finally:
+            _unsubscribe(tenant, webhook_id)
+        done, runs = receiver.latencies("submission.completed"), receiver.latencies("run.succeeded")
+        return {
+            "submissions": submissions,
+            "entities_each": entities,
+            "submission_events_received": len(done),
+            "run_events_received": len(runs),
+            "submission_p50_s": _percentile(done, 0.5),
+            "submission_p99_s": _percentile(done, 0.99),
+            "run_p50_s": _percentile(runs, 0.5),
+            "run_p99_s": _percentile(runs, 0.99),
+            "pipelines_seconds": pipelines_done,
+            "all_delivered_seconds": all_delivered,
+        }
+
+
+def webhook_down(stack: BenchStack, tenant: Tenant, entities: int) -> dict[str, float]:
+    """13: steps/s of an N-entity one-step batch with a subscribed receiver that answers 500 to
+    everything, against the same batch with no webhook (before and after: the mean of the two)."""
+    blueprint = unpaced_blueprint(tenant)
+
+    def steps_per_s() -> float:
+        body = {"blueprint_id": blueprint, "company_id": tenant.company_id, "entities": _unpaced_entities(entities)}
+        started = time.monotonic()
+        submission = _data(tenant.client.post("/api/v1/batch/submit", json=body))
+        _wait_finished(tenant, submission["submission_id"], timeout=600, poll=0.05)
+        return entities / (time.monotonic() - started)
+
+    before = steps_per_s()
+    with Receiver(status=500) as receiver:
+        webhook_id = _subscribe(tenant, receiver.url)
+        try:
+            down = steps_per_s()
+        finally:
+            _unsubscribe(tenant, webhook_id)
+        refused = receiver.requests
+    after = steps_per_s()
+    baseline = (before + after) / 2
+    return {
+        "entities": entities,
+        "no_webhook_steps_per_s": baseline,
+        "receiver_down_steps_per_s": down,
+        "ratio": down / baseline,
+        "attempts_refused_by_receiver": refused,
+    }
+
+
+def _csv(entities: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Company Name", "Domain"])
+    for e in entities:
+        writer.writerow([e["input"]["name"], e["input"]["domain"]])
+    return out.getvalue().encode()
+
+
+def csv_import(stack: BenchStack, tenant: Tenant, rows: int, repeats: int) -> tuple[dict[str, float], str]:
+    """14: `batch/submit-csv` of a `rows`-row file (the rows of scenario 4, through the same
+    three-step blueprint; the worker stopped), seconds from upload to answer."""
+    data = _csv(_entities(rows))
+    form = {"blueprint_id": tenant.blueprints["pipeline"], "company_id": tenant.company_id}
+    times, submission_id = [], ""
+    for _ in range(repeats):
+        started = time.monotonic()
+        r = tenant.client.post("/api/v1/batch/submit-csv", data=form, files={"file": ("bench.csv", data, "text/csv")})
+        submission_id = _data(r)["submission_id"]
+        times.append(time.monotonic() - started)
+        asyncio.run(_clear_queue(stack.dsn))
+    return {
+        "rows": rows,
+        "file_mb": len(data) / 2**20,
+        "seconds_p50": statistics.median(times),
+        "seconds_min": min(times),
+        "seconds_max": max(times),
+    }, submission_id
+
+
+async def _finish_runs_like_a_real_one(dsn: str, tenant: Tenant, submission_id: str) -> int:
+    """Gives every run of the submission the final context of a real finished run of scenario 3
+    (the three steps' outputs), so the export streams rows of a realistic size without the
+    worker working through 10,000 runs first."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        context = await conn.fetchval(
+            "SELECT final_context FROM pipeline_runs WHERE org_id = $1 AND status = 'succeeded' "
+            "AND final_context IS NOT NULL ORDER BY length(final_context::text) DESC LIMIT 1",
+            uuid.UUID(tenant.org_id),
+        )
+        result = await conn.execute(
+            "UPDATE pipeline_runs SET status = 'succeeded', final_context = $3::jsonb "
+            "WHERE org_id = $1 AND submission_id = $2",
+            uuid.UUID(tenant.org_id),
+            uuid.UUID(submission_id),
+            context,
+        )
+        return int(result.split()[-1])
+    finally:
+        await conn.close()
+
+
+def csv_export(stack: BenchStack, tenant: Tenant, submission_id: str, repeats: int) -> dict[str, float]:
+    """14: `batch/export` of a 10,000-run submission, read as fast as the client can: the API
+    process's RSS growth over its RSS before (sampled every 50 ms), time to first byte, seconds."""
+    runs = asyncio.run(_finish_runs_like_a_real_one(stack.dsn, tenant, submission_id))
+    growth, first_byte, seconds, size, rows = [], [], [], 0, 0
+    for _ in range(repeats):
+        baseline = stack.rss_mb("api")
+        with RssSampler(stack, ("api",), interval=0.05) as sampler:
+            started = time.monotonic()
+            with tenant.client.stream("POST", "/api/v1/batch/export", json={"submission_id": submission_id}) as r:
+                if r.status_code != 200:
+                    raise RuntimeError(f"export → {r.status_code}: {r.read()[:300]!r}")
+                size, rows, ttfb = 0, 0, None
+                for chunk in r.iter_bytes():
+                    if ttfb is None:
+                        ttfb = time.monotonic() - started
+                    size += len(chunk)
+                    rows += chunk.count(b"\r\n")
+            seconds.append(time.monotonic() - started)
+        first_byte.append(ttfb or 0.0)
+        growth.append(max(0.0, sampler.peak["api"] - baseline))
+    return {
+        "runs": runs,
+        "rows_read": rows - 1,  # the header
+        "export_mb": size / 2**20,
+        "rss_growth_mb_max": max(growth),
+        "first_byte_s_p50": statistics.median(first_byte),
+        "seconds_p50": statistics.median(seconds),
+    }

@@ -70,7 +70,7 @@ async def copy_runs(conn: asyncpg.Connection, records: list[tuple[Any, ...]]) ->
     await conn.copy_records_to_table("pipeline_runs", records=records, columns=RUN_COPY_COLUMNS)
 
 
-STEP_COPY_COLUMNS = ("id", "org_id", "pipeline_run_id", "step_id", "position", "operation_id", "status", "step_config")
+STEP_COPY_COLUMNS = ("org_id", "pipeline_run_id", "step_id", "position", "operation_id", "status", "step_config")
 
 
 async def copy_steps(conn: asyncpg.Connection, records: list[tuple[Any, ...]]) -> None:
@@ -211,11 +211,10 @@ async def cancel_submission(conn: asyncpg.Connection, submission_id: uuid.UUID) 
 # de-duplication read, the run cap and the next entity index one consistent decision (the unique
 # index on (submission_id, child_key) backs it). Lock order: the parent's step row, then the
 # submission; nothing else is locked after it.
-LOCK_FOR_CHILDREN = """
-SELECT s.status,
-       COALESCE((SELECT max(r.entity_index) FROM pipeline_runs r WHERE r.submission_id = s.id), -1) + 1 AS next_index
-FROM submissions s WHERE s.id = $1 FOR UPDATE
-"""
+LOCK_FOR_CHILDREN = "SELECT status FROM submissions WHERE id = $1 FOR UPDATE"
+# a statement of its own, after the lock: its snapshot then includes the children of a parent
+# that held the lock before (one statement that waits for the lock reads with an older snapshot)
+NEXT_ENTITY_INDEX = "SELECT COALESCE(max(entity_index), -1) + 1 FROM pipeline_runs WHERE submission_id = $1"
 EXISTING_CHILD_KEYS = """
 SELECT child_key FROM pipeline_runs WHERE submission_id = $1 AND child_key = ANY($2::text[])
 """
@@ -224,8 +223,8 @@ SELECT child_key FROM pipeline_runs WHERE submission_id = $1 AND child_key = ANY
 async def lock_for_children(conn: asyncpg.Connection, submission_id: uuid.UUID) -> tuple[str, int]:
     """(status, next entity index == runs in the submission); `submission_id` is the parent run's,
     read through a scoped lookup in the same transaction."""
-    row = await conn.fetchrow(LOCK_FOR_CHILDREN, submission_id)
-    return row["status"], row["next_index"]
+    status = await conn.fetchval(LOCK_FOR_CHILDREN, submission_id)
+    return status, await conn.fetchval(NEXT_ENTITY_INDEX, submission_id)
 
 
 async def existing_child_keys(conn: asyncpg.Connection, submission_id: uuid.UUID, keys: list[str]) -> set[str]:

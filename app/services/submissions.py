@@ -16,7 +16,7 @@ import asyncpg
 
 from app.auth.context import AuthContext
 from app.contracts.statuses import SUBMISSION_FINISHED, PipelineRunStatus, StepStatus
-from app.db import Db
+from app.db import Db, EncodedJson
 from app.errors import BadRequest, Conflict, not_found
 from app.models.blueprints import Blueprint
 from app.models.common import Page
@@ -87,6 +87,9 @@ async def create_runs(
     (`dispatcher.dispatch_after_commit`). Batch submit and fan-out children both come here."""
     enabled = [s for s in blueprint.steps if s.is_enabled]
     frozen, version = snapshot(blueprint)
+    # what every run and step shares is encoded once, not once a row (10,000 runs: 40,000 rows)
+    frozen_json = EncodedJson.of(frozen)
+    configs = [(s, EncodedJson.of(s.step_config)) for s in enabled]
     step_ids = await submissions_repo.step_ids(conn, [s.operation_id for s in enabled])
     run_ids = [uuid.uuid4() for _ in runs]
     entity_type = blueprint.entity_type.value
@@ -101,7 +104,7 @@ async def create_runs(
                 run.entity_index,
                 entity_type,
                 PipelineRunStatus.queued,
-                frozen,
+                frozen_json,
                 version,
                 run.input,
                 run.parent_pipeline_run_id,
@@ -114,18 +117,10 @@ async def create_runs(
     await submissions_repo.copy_steps(
         conn,
         [
-            (
-                uuid.uuid4(),
-                org_id,
-                run_id,
-                step_ids[s.operation_id],
-                s.position,
-                s.operation_id,
-                StepStatus.queued,
-                s.step_config,
-            )
+            # a step's id is the column's default (gen_random_uuid()): nothing here needs it
+            (org_id, run_id, step_ids[s.operation_id], s.position, s.operation_id, StepStatus.queued, config)
             for run_id in run_ids
-            for s in enabled
+            for s, config in configs
         ],
     )
     await dispatcher.enqueue_in_transaction(conn, run_ids, org_id, company_id)

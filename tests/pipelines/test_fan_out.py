@@ -4,6 +4,7 @@ blueprint in the same submission, once, within max_children, the submission's ru
 depth limit; batch status shows the tree; cancel reaches children; the submission ends only
 when every child has; a person child's record is linked to its parent's company record."""
 
+import asyncio
 import json
 import uuid
 
@@ -13,8 +14,11 @@ import pytest
 import respx
 
 from app.auth.context import Role, org_scope
+from app.db import init_connection
 from app.models.blueprints import BlueprintCreateRequest, BlueprintStepInput
+from app.repositories import submissions as submissions_repo
 from app.services import blueprints as blueprints_service
+from tests import pg
 from tests.factories import create_tenant
 from tests.pipelines.test_worker_callbacks import call, drive, internal, prospeo_company
 from tests.providers.conftest import base_url
@@ -437,3 +441,71 @@ class TestBlueprintValidation:
             headers=headers,
         )
         assert r.status_code == 400 and r.json()["error"]["code"] == "fan_out_too_deep"
+
+
+# --- two parents fanning out at once, on a database of its own where every transaction commits ---
+
+
+@pytest.fixture
+async def committed_dsn(admin_dsn, worker_id_str):
+    name = f"dex_fanout_{worker_id_str}_{uuid.uuid4().hex[:8]}"
+    dsn = await pg.recreate_database(admin_dsn, name, template=pg.TEMPLATE_DB)
+    try:
+        yield dsn
+    finally:
+        await pg.drop_database(admin_dsn, name)
+
+
+async def _connect(dsn):
+    conn = await asyncpg.connect(dsn)
+    await init_connection(conn)
+    return conn
+
+
+async def test_a_parent_waiting_for_anothers_children_numbers_its_own_after_them(committed_dsn):
+    """Two parents of one submission fan out at once: the second waits on the submission's lock
+    while the first writes its children, then must number its own after them. It read the
+    highest entity index in the statement that waited, whose snapshot predates the first's
+    commit, so both took the same indexes: a unique violation, a 500 to the worker (the bench's
+    fan-out scenario hit it on most runs)."""
+    setup, first, second = [await _connect(committed_dsn) for _ in range(3)]
+    try:
+        async with setup.transaction():
+            tenant = await create_tenant(setup)
+            submission_id = uuid.uuid4()
+            await submissions_repo.insert_submission(
+                setup,
+                submission_id,
+                tenant.org.id,
+                company_id=tenant.company_a.id,
+                blueprint_id=tenant.blueprint.id,
+                source=None,
+                metadata={},
+                entity_count=1,
+            )
+
+        def run(index):
+            # RUN_COPY_COLUMNS; a root-shaped run is enough for the numbering
+            return (uuid.uuid4(), tenant.org.id, tenant.company_a.id, submission_id, index, "company", "queued", {},
+                    "v", {"domain": f"c{index}.com"}, None, 0, None)  # fmt: skip
+
+        async with first.transaction():
+            _, first_index = await submissions_repo.lock_for_children(first, submission_id)
+            waiting = asyncio.create_task(_locked_then_next_index(second, submission_id))
+            while not await setup.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock')",
+                second.get_server_pid(),
+            ):
+                await asyncio.sleep(0.01)
+            await submissions_repo.copy_runs(first, [run(first_index), run(first_index + 1)])
+        second_index = await waiting
+        assert (first_index, second_index) == (0, 2)
+    finally:
+        for c in (setup, first, second):
+            await c.close()
+
+
+async def _locked_then_next_index(conn, submission_id):
+    async with conn.transaction():
+        _, index = await submissions_repo.lock_for_children(conn, submission_id)
+        return index

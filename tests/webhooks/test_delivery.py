@@ -2,10 +2,12 @@
 socket, signed per Standard Webhooks, retried on the configured schedule (a clock the test moves),
 and every attempt is listed by `webhooks/deliveries`."""
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 
 from app.auth.context import Role
 from app.repositories import webhooks as webhooks_repo
@@ -260,3 +262,27 @@ async def test_production_requests_go_to_the_checked_address_with_the_names_host
     assert request.headers["host"] == "hooks.example.com:8443"
     assert request.extensions["sni_hostname"] == "hooks.example.com"
     assert await conn.fetchval("SELECT status FROM webhook_deliveries WHERE webhook_id = $1", hook_id) == "delivered"
+
+
+async def test_a_backlog_of_one_webhook_is_delivered_without_waiting_out_the_poll_interval(
+    client, conn, receiver, make_deliverer
+):
+    """The in-flight limit caps how many deliveries of one webhook are sent at once, not how many
+    a second: while rounds find work the loop goes on, and it sleeps only when a round found none
+    (it slept after every round of 4, so one busy webhook got at most 4 events a second)."""
+    tenant = await create_tenant(conn)
+    await _subscribe(client, tenant, receiver.url)
+    for _ in range(10):
+        await _event(conn, tenant)
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        raise asyncio.CancelledError  # the first sleep ends the loop
+
+    deliverer = make_deliverer(webhook_max_in_flight_per_webhook=4, webhook_batch_size=100)
+    deliverer.sleep = sleep
+    with pytest.raises(asyncio.CancelledError):
+        await deliverer.run_forever()
+    assert len(receiver.received) == 10  # rounds of 4, 4, 2, then an empty one before the sleep
+    assert sleeps == [deliverer.interval]
