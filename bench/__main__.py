@@ -66,7 +66,7 @@ def main(
     quick: bool = typer.Option(False, help="about two minutes: fewer repetitions, smaller batches"),
     only: str = typer.Option(
         "",
-        help="run scenarios alone: fairness, cache (9 and 10), fanout (11), webhooks (13), csv (14) or scale (12: API processes)",
+        help="run scenarios alone: fairness, cache (9 and 10), fanout (11), scale (12), webhooks (13) or csv (14)",
     ),
 ) -> None:
     if only:
