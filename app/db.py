@@ -83,7 +83,7 @@ class Db:
             yield conn
 
 
-def get_db(request: Request) -> Db:
+async def get_db(request: Request) -> Db:
     return request.app.state.db
 
 
