@@ -91,6 +91,9 @@ class SavepointDb:
         async with self.lock, self.connection.transaction():
             yield self.connection
 
+    # a savepoint too: statements that need no transaction run as well inside one
+    autocommit = transaction
+
 
 @pytest.fixture
 async def conn(app: FastAPI) -> AsyncIterator[asyncpg.Connection]:
