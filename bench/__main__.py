@@ -170,6 +170,7 @@ def pipeline_cost_rows(fig: Any) -> dict[str, dict[str, float]]:
         rows[f"3 CPU s per 1,000 steps: {name}"] = fig("pipeline", f"cpu_s_per_1000_steps_{name}")
     return {
         **dict(sorted(rows.items())),
+        "2 statements per execute call": fig("execute", "statements_per_call"),
         "3 statements per step (all clients)": fig("pipeline", "statements_per_step"),
         "3 of which the worker's queue": fig("pipeline", "queue_statements_per_step"),
         "3 of which BEGIN/COMMIT/ROLLBACK": fig("pipeline", "transaction_control_per_step"),
