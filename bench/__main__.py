@@ -174,6 +174,7 @@ def pipeline_cost_rows(fig: Any) -> dict[str, dict[str, float]]:
         "3 statements per step (all clients)": fig("pipeline", "statements_per_step"),
         "3 of which the worker's queue": fig("pipeline", "queue_statements_per_step"),
         "3 of which BEGIN/COMMIT/ROLLBACK": fig("pipeline", "transaction_control_per_step"),
+        "3 statement execution ms per step (server)": fig("pipeline", "statement_ms_per_step"),
     }
 
 
@@ -249,7 +250,7 @@ def pipeline_only(quick: bool) -> None:
     path.write_text(json.dumps({"started": started, "quick": quick, "table": table, "raw": runs}, indent=2))
     typer.echo("\n".join(f"| {k} | {v['median']:.3g} | {TARGETS.get(k, '')} |" for k, v in table.items()))
     for row in runs["pipeline"][-1]["top_statements"]:
-        typer.echo(f"{row['calls_per_step']:6.2f}  {row['query']}")
+        typer.echo(f"{row['calls_per_step']:6.2f} {row['ms_per_step']:7.3f} ms  {row['query']}")
     typer.echo(f"\nwritten to {path}")
 
 

@@ -113,7 +113,7 @@ def execute(stack: BenchStack, tenant: Tenant, seconds: int) -> dict[str, float]
     r = run_wrk(f"{stack.api_url}/api/v1/execute", tenant.token, body, seconds=seconds)
     after = stack.cpu_seconds()
     cpu = {f"cpu_s_per_1000_{k}": (after[k] - before[k]) * 1000 / max(r.requests, 1) for k in after}
-    statements = sum(c for _, c in asyncio.run(_statements(stack.dsn)))
+    statements = sum(c for _, c, _ in asyncio.run(_statements(stack.dsn)))
     return {
         **cpu,
         "cpu_s_per_1000_total": sum(cpu.values()),
@@ -181,7 +181,7 @@ def _wait_finished(tenant: Tenant, submission_id: str, timeout: float, poll: flo
 
 # the pg_stat_statements rows of the bench's own connection (reset, read) are left out
 STATEMENTS = """
-SELECT query, calls::bigint AS calls FROM pg_stat_statements
+SELECT query, calls::bigint AS calls, total_exec_time FROM pg_stat_statements
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE '%pg_stat_database%'
 """
@@ -195,26 +195,31 @@ async def _reset_statements(dsn: str) -> None:
         await conn.close()
 
 
-async def _statements(dsn: str) -> list[tuple[str, int]]:
+async def _statements(dsn: str) -> list[tuple[str, int, float]]:
+    """(query, calls, total execution ms) of each statement since the last reset."""
     conn = await asyncpg.connect(dsn)
     try:
-        return [(r["query"], int(r["calls"])) for r in await conn.fetch(STATEMENTS)]
+        return [(r["query"], int(r["calls"]), float(r["total_exec_time"])) for r in await conn.fetch(STATEMENTS)]
     finally:
         await conn.close()
 
 
-def statement_figures(rows: list[tuple[str, int]], steps: int) -> dict[str, Any]:
+def statement_figures(rows: list[tuple[str, int, float]], steps: int) -> dict[str, Any]:
     """Statements per step: all of them, the worker's queue (graphile_worker's own statements),
-    BEGIN/COMMIT/ROLLBACK, and the 15 most frequent, for the profile."""
-    total = sum(c for _, c in rows)
-    queue = sum(c for q, c in rows if "graphile_worker" in q)
-    control = sum(c for q, c in rows if q.strip().upper() in ("BEGIN", "COMMIT", "ROLLBACK"))
-    top = sorted(rows, key=lambda r: -r[1])[:15]
+    BEGIN/COMMIT/ROLLBACK, their execution time in the server, and the 15 that took the most."""
+    total = sum(c for _, c, _ in rows)
+    queue = sum(c for q, c, _ in rows if "graphile_worker" in q)
+    control = sum(c for q, c, _ in rows if q.strip().upper() in ("BEGIN", "COMMIT", "ROLLBACK"))
+    top = sorted(rows, key=lambda r: -r[2])[:15]
     return {
         "statements_per_step": total / steps,
         "queue_statements_per_step": queue / steps,
         "transaction_control_per_step": control / steps,
-        "top_statements": [{"calls_per_step": c / steps, "query": " ".join(q.split())[:200]} for q, c in top],
+        "statement_ms_per_step": sum(t for _, _, t in rows) / steps,
+        "top_statements": [
+            {"calls_per_step": c / steps, "ms_per_step": t / steps, "query": " ".join(q.split())[:160]}
+            for q, c, t in top
+        ],
     }
 
 
