@@ -97,14 +97,15 @@ class Db:
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection outside any transaction: each statement commits on its own, in one
-        round trip (no BEGIN, no COMMIT). For one-statement work such as the shared rate limits."""
+        """A pooled connection outside any transaction block: each statement commits on its own.
+        For one read, or statements that need no atomicity together; it saves the BEGIN and
+        COMMIT round trips of `transaction()` (issue 15: a step ran four one-read transactions)."""
         metrics.count_transaction("autocommit")
         async with self.pool.acquire() as conn:
             yield conn
 
 
-def get_db(request: Request) -> Db:
+async def get_db(request: Request) -> Db:
     return request.app.state.db
 
 

@@ -1,7 +1,9 @@
 """Typed dependencies for what the application builds once in its lifespan (app/main.py).
 
 Routers and dependencies take these `Annotated` aliases instead of reading `request.app.state`,
-so every consumer of a shared object names its type and FastAPI injects it."""
+so every consumer of a shared object names its type and FastAPI injects it. They are `async def`
+although they await nothing: FastAPI runs a plain `def` dependency in its threadpool, two thread
+switches per dependency per request (tests/test_conventions.py holds it)."""
 
 from typing import Annotated, cast
 
@@ -16,35 +18,35 @@ from app.services.dispatch import Dispatcher
 from app.services.webhooks import UrlGuard
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return cast(Engine, request.app.state.engine)
 
 
-def get_dispatcher(request: Request) -> Dispatcher:
+async def get_dispatcher(request: Request) -> Dispatcher:
     return cast(Dispatcher, request.app.state.dispatcher)
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     return cast(RateLimiter, request.app.state.rate_limiter)
 
 
-def get_login_throttle(request: Request) -> LoginThrottle:
+async def get_login_throttle(request: Request) -> LoginThrottle:
     return cast(LoginThrottle, request.app.state.login_throttle)
 
 
-def get_url_guard(request: Request) -> UrlGuard:
+async def get_url_guard(request: Request) -> UrlGuard:
     return cast(UrlGuard, request.app.state.webhook_guard)
 
 
-def get_keyring(request: Request) -> Keyring:
+async def get_keyring(request: Request) -> Keyring:
     return cast(Keyring, request.app.state.keyring)
 
 
-def get_pool(request: Request) -> asyncpg.Pool:
+async def get_pool(request: Request) -> asyncpg.Pool:
     return request.app.state.pool
 
 

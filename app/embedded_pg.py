@@ -70,6 +70,8 @@ class EmbeddedPostgres:
     started_here: bool = False
     # another PostgreSQL build (tests run the migrations on Supabase's major version too)
     bin_dir: Path | None = None
+    # extra server settings (`name=value`), e.g. the bench's pg_stat_statements
+    settings: tuple[str, ...] = ()
 
     def _bin(self, name: str) -> str:
         return str((self.bin_dir or _bin_dir()) / name)
@@ -129,6 +131,7 @@ class EmbeddedPostgres:
             f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories='' "
             "-c max_connections=200 -c shared_buffers=128MB -c fsync=on"
         )
+        options += "".join(f" -c {setting}" for setting in self.settings)
         result = self._pg_ctl("-w", "-t", "60", "-l", str(self.pgdata / "server.log"), "-o", options, "start")
         if result.returncode != 0:
             tail = (self.pgdata / "server.log").read_text()[-2000:] if (self.pgdata / "server.log").exists() else ""

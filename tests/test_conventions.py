@@ -162,3 +162,36 @@ async def test_a_failing_request_writes_nothing_and_a_fault_is_a_500_envelope(da
         assert await conn.fetchval("SELECT count(*) FROM orgs WHERE slug = $1", slug) == 0
     finally:
         await conn.close()
+
+
+def _dependency_calls(dependant):
+    for dep in dependant.dependencies:
+        yield dep.call
+        yield from _dependency_calls(dep)
+
+
+def _api_routes(routes):
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # an included router (FastAPI >= 0.16x)
+            yield from _api_routes(route.original_router.routes)
+
+
+def test_no_dependency_runs_in_the_threadpool(app):
+    """FastAPI runs a plain `def` dependency in a worker thread: two thread switches per dependency
+    per request, which profiling showed as a tenth of a pipeline step's API time (issue 15). Ours
+    do no blocking work, so they are all `async def` (or objects with an async `__call__`)."""
+    import inspect
+
+    sync = set()
+    routes = list(_api_routes(app.routes))
+    assert len(routes) > 50
+    for route in routes:
+        for call in _dependency_calls(route.dependant):
+            target = call if inspect.isfunction(call) else type(call).__call__
+            if not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
+                sync.add(getattr(call, "__qualname__", repr(call)))
+    assert not sync, f"synchronous dependencies: {sorted(sync)}"

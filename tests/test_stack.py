@@ -118,7 +118,7 @@ def test_run_serves_the_api_with_a_working_demo_token_and_ctrl_c_stops_everythin
         assert console.status_code == 200 and '<div id="app">' in console.text
         started = [*psutil.Process(proc.pid).children(recursive=True), _postmaster(tmp_path)]
         names = " ".join(" ".join(p.cmdline()) for p in started)
-        assert all(part in names for part in ("sandbox", "uvicorn", "worker.ts", "postgres")), names
+        assert all(part in names for part in ("sandbox", "uvicorn", "worker.mjs", "postgres")), names
         # DATA_ENGINE_API_WORKERS processes on the one port; one killed is replaced and the API
         # keeps answering
         workers = _api_processes(proc.pid)
@@ -165,3 +165,18 @@ def test_a_stop_requested_while_the_stack_starts_exits_0_and_leaves_nothing_runn
     assert code == 0, output
     assert not _wait_gone(started), output
     assert not embedded.is_running(), output
+
+
+def test_the_worker_runs_as_built_javascript_without_a_typescript_loader():
+    """Issue 15: tsx's loader hooks run in a thread with a V8 heap of their own (about 30 MB of the
+    worker's resident memory), so the stack runs the worker bundled from its sources instead."""
+    from app.stack import TRIGGER_DIR, build_worker
+
+    script = build_worker()
+    assert script.suffix == ".mjs" and script.is_relative_to(TRIGGER_DIR)
+    assert "tsx" not in script.read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATA_ENGINE_")}
+    env.pop("NODE_OPTIONS", None)
+    result = subprocess.run(["node", str(script)], cwd=TRIGGER_DIR, env=env, capture_output=True, text=True, timeout=60)
+    # it loads and starts: the first thing it checks is its settings
+    assert result.returncode == 1 and "DATA_ENGINE_DATABASE_URL is not set" in result.stdout

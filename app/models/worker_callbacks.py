@@ -37,6 +37,12 @@ class StepExecuteRequest(RequestSchema):
     )
 
 
+class RunFinishResult(Schema):
+    status: PipelineRunStatus
+    entity_id: uuid.UUID | None
+    record_version: int | None
+
+
 class StepExecuteResult(Schema):
     position: int
     status: StepStatus
@@ -55,6 +61,12 @@ class StepExecuteResult(Schema):
         description="A fan-out step's children: blueprint_id, results, children (created), duplicates, "
         "beyond_max_children, children_truncated (the submission's run cap), depth_limited, error",
     )
+    finished: RunFinishResult | None = Field(
+        default=None,
+        description="Set when this step was the run's last: the run was finished in the step's own transaction "
+        "(the entity upserted, the run and its submission moved on), exactly as pipeline-runs/finish answers; "
+        "the worker need not call finish",
+    )
 
 
 class RunFinishRequest(RequestSchema):
@@ -62,12 +74,6 @@ class RunFinishRequest(RequestSchema):
     final_context: dict[str, Any] | None = Field(
         default=None, description="Ignored: the API derives the final context from the run's stored results"
     )
-
-
-class RunFinishResult(Schema):
-    status: PipelineRunStatus
-    entity_id: uuid.UUID | None
-    record_version: int | None
 
 
 class RunFailRequest(RequestSchema):
@@ -116,6 +122,8 @@ class LockedStep(Schema):
     """The step's skip_if_fresh from the run's snapshot, as stored."""
     earlier_open: bool
     """An earlier step is not yet succeeded or skipped: this one must wait."""
+    later_open: bool = True
+    """A later step is not yet terminal: this one is not the run's last."""
     context_before: dict[str, Any]
     """The context this step runs on: the last succeeded earlier step's, else the run input."""
 

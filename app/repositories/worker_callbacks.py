@@ -156,6 +156,9 @@ SELECT s.id, s.position, s.status, s.operation_id, s.step_config, s.output, s.co
        EXISTS (SELECT 1 FROM step_results e
                WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
                  AND e.status NOT IN ('succeeded', 'skipped')) AS earlier_open,
+       EXISTS (SELECT 1 FROM step_results e
+               WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position > s.position
+                 AND e.status NOT IN ('succeeded', 'skipped', 'failed')) AS later_open,
        COALESCE((SELECT e.context_after FROM step_results e
                  WHERE e.pipeline_run_id = s.pipeline_run_id AND e.position < s.position
                    AND e.status IN ('succeeded', 'skipped') AND e.context_after IS NOT NULL

@@ -103,7 +103,9 @@ class BudgetGate:
 
     async def reserve(self, provider: str, estimate_usd: Decimal | None) -> "_Hold | _Unlimited | None":
         period = period_start(self.clock())
-        async with self.db.transaction() as conn:
+        # the covering read alone needs no transaction (most calls end there: no budget); the
+        # reservation is one of its own (budgets_repo.reserve)
+        async with self.db.autocommit() as conn:
             budget_ids = await budgets_repo.covering(conn, self.org_id, company_id=self.company_id)
             if not budget_ids:
                 return UNLIMITED

@@ -239,7 +239,9 @@ async def _lead(lookup: "_Lookup", exec_options: ExecutionOptions) -> Outcome:
     claim_seconds = lookup.operation.spec.timeout_seconds + CLAIM_MARGIN_SECONDS
     while True:
         claimed = False
-        async with lookup.db.transaction() as conn:
+        # two statements that need no atomicity together (read committed: the claim's ON CONFLICT
+        # decides, whatever the read saw), so no transaction block around them
+        async with lookup.db.autocommit() as conn:
             hit = await operation_runs_repo.cached_run(conn, org_id, operation_id, key, ttl_seconds)
             if hit is None:
                 claimed = await operation_runs_repo.claim(conn, org_id, key, claim_seconds)

@@ -63,7 +63,7 @@ async def org_keys(db: Db, keyring: Keyring | None, org_id: uuid.UUID) -> dict[s
     """The org's keys, opened for one operation's calls. A key that does not open (a row copied
     from another org, a data key no longer configured) is kept as unusable: the org asked for its
     own key on that provider, so the call is skipped rather than made with the deployment's."""
-    async with db.transaction() as conn:
+    async with db.autocommit() as conn:
         sealed = await provider_keys_repo.sealed_keys(conn, org_id)
     keys: dict[str, OrgKey] = {}
     for provider, value in sealed.items():

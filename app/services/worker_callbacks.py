@@ -15,6 +15,7 @@ from app.db import Db
 from app.errors import AppError, Conflict, NotFound, not_found
 from app.models.execute import ExecuteOptions
 from app.models.operations import EntityType
+from app.models.pipeline_runs import PipelineRun
 from app.models.worker_callbacks import InternalRun, LockedStep, RecoverResult, RunFinishResult, StepExecuteResult
 from app.operations.engine import Engine
 from app.operations.registry import REGISTRY
@@ -53,7 +54,17 @@ async def start(db: Db, auth: AuthContext, run_id: uuid.UUID) -> InternalRun:
         return await _run_view(conn, auth, run_id)
 
 
-def _stored(step: LockedStep, position: int) -> StepExecuteResult:
+async def _stored(conn: asyncpg.Connection, step: LockedStep, run_id: uuid.UUID, position: int) -> StepExecuteResult:
+    """The stored answer of a terminal step (a repeated delivery): the run's last succeeded step on
+    an ended run answers `finished` as its first delivery did, as `finish` would."""
+    finished = None
+    if (
+        step.status is StepStatus.succeeded
+        and not step.later_open
+        and step.run_status is not PipelineRunStatus.running
+        and step.run_status is not PipelineRunStatus.queued
+    ):
+        finished = await _ended(conn, step.run_status, run_id, step.entity_type.value)
     return StepExecuteResult(
         position=position,
         status=step.status,
@@ -64,6 +75,7 @@ def _stored(step: LockedStep, position: int) -> StepExecuteResult:
         run_status=step.run_status,
         fan_out=step.fan_out_result,
         skip_reason=step.skip_reason,
+        finished=finished,
     )
 
 
@@ -181,7 +193,7 @@ async def execute_step(
             raise NotFound("step not found", code="step_not_found")
         if step.status in STEP_TERMINAL or step.run_status is not PipelineRunStatus.running:
             # already done (a repeated delivery), or the run was canceled/failed meanwhile
-            return _stored(step, position)
+            return await _stored(conn, step, run_id, position)
         if step.earlier_open:
             raise _out_of_order(f"step {position} cannot run before every earlier step has finished", position=position)
         context = step.context_before
@@ -225,7 +237,7 @@ async def execute_step(
         if step.status in STEP_TERMINAL:
             if outcome is not None:
                 await execute_service.release(conn, auth, outcome)
-            return _stored(step, position)
+            return await _stored(conn, step, run_id, position)
         operation_run_id = None
         if outcome is not None:
             operation_run_id = await execute_service.record(
@@ -284,7 +296,17 @@ async def execute_step(
             )
             if submission_id is not None:
                 await events_service.run_ended(conn, org_id, run_id, submission_id)
-        run_status = await worker_callbacks_repo.run_status(conn, org_id, run_id, company_scope=scope)
+        finished: RunFinishResult | None = None
+        if succeeded and not step.later_open:
+            # the run's last step: finishing here saves the worker's finish call and its transaction
+            finished = await _finish_if_complete(conn, org_id, scope, run_id)
+        if finished is not None:
+            run_status: PipelineRunStatus | None = finished.status
+        elif succeeded:
+            # read by the lock above, in this transaction
+            run_status = step.run_status
+        else:
+            run_status = await worker_callbacks_repo.run_status(conn, org_id, run_id, company_scope=scope)
         result = StepExecuteResult(
             position=position,
             status=step_status,
@@ -294,6 +316,7 @@ async def execute_step(
             operation_run_id=operation_run_id,
             run_status=run_status or step.run_status,
             fan_out=report,
+            finished=finished,
         )
     # after commit: a rollback above sends nothing; unsent children are queued and the sweeper
     # (trigger mode) sends them
@@ -332,43 +355,73 @@ async def finish(
         if run is None:
             raise not_found("pipeline_run")
         if run.status is not PipelineRunStatus.running:
-            version = None
-            if run.status is PipelineRunStatus.succeeded:
-                version = await entities_repo.version_for_run(conn, run.id, run.entity_type.value)
-            return RunFinishResult(
-                status=run.status,
-                entity_id=version["entity_id"] if version else None,
-                record_version=version["record_version"] if version else None,
-            )
+            return await _ended(conn, run.status, run.id, run.entity_type.value)
         state = await worker_callbacks_repo.finish_state(conn, org_id, run_id, company_scope=scope)
         assert state is not None  # the run is locked
         if state.open_positions:
             raise _out_of_order(
                 "the run cannot finish before every step has finished", open_positions=state.open_positions
             )
-        context = state.final_context
-        parent_company = None
-        if run.parent_pipeline_run_id is not None and run.entity_type.value == "person":
-            # before the upsert: the lock order is child run, parent run, records (link_to_parent)
-            _, parent_company = await entities_repo.lock_parent_company_entity(conn, org_id, run.parent_pipeline_run_id)
-        try:
-            async with conn.transaction():
-                entity_id, record_version = await entities_service.upsert_from_run(conn, run, context)
-                if parent_company is not None:
-                    await entities_repo.link_person(conn, org_id, entity_id, parent_company)
-                if run.entity_type.value == "company":
-                    await entities_repo.link_children(conn, org_id, run.id, entity_id)
-        except entities_service.EntityUpsertError as e:
-            submission_id = await worker_callbacks_repo.fail_run(
-                conn, org_id, run_id, f"entity upsert failed: {e}", company_scope=scope
-            )
-            if submission_id is not None:
-                await events_service.run_ended(conn, org_id, run_id, submission_id)
-            return RunFinishResult(status=PipelineRunStatus.failed, entity_id=None, record_version=None)
-        submission_id = await worker_callbacks_repo.succeed_run(conn, org_id, run_id, context, company_scope=scope)
+        return await _complete(conn, org_id, scope, run, state.final_context)
+
+
+async def _ended(
+    conn: asyncpg.Connection, status: PipelineRunStatus, run_id: uuid.UUID, entity_type: str
+) -> RunFinishResult:
+    """What `finish` answers on a run that is no longer running: its status, and the entity version
+    it wrote when it succeeded."""
+    version = None
+    if status is PipelineRunStatus.succeeded:
+        version = await entities_repo.version_for_run(conn, run_id, entity_type)
+    return RunFinishResult(
+        status=status,
+        entity_id=version["entity_id"] if version else None,
+        record_version=version["record_version"] if version else None,
+    )
+
+
+async def _finish_if_complete(
+    conn: asyncpg.Connection, org_id: uuid.UUID, scope: uuid.UUID | None, run_id: uuid.UUID
+) -> RunFinishResult | None:
+    """`finish`, inside the transaction that recorded the run's last step; None when the run is no
+    longer running or a step is still open (nothing changes then, the worker's finish decides)."""
+    run = await worker_callbacks_repo.lock_run(conn, org_id, run_id, company_scope=scope)
+    if run is None or run.status is not PipelineRunStatus.running:
+        return None
+    state = await worker_callbacks_repo.finish_state(conn, org_id, run_id, company_scope=scope)
+    if state is None or state.open_positions:
+        return None
+    return await _complete(conn, org_id, scope, run, state.final_context)
+
+
+async def _complete(
+    conn: asyncpg.Connection, org_id: uuid.UUID, scope: uuid.UUID | None, run: PipelineRun, context: dict[str, Any]
+) -> RunFinishResult:
+    """The locked, running run whose steps are all terminal: its entity upserted from `context`,
+    the run succeeded (failed when the upsert fails), its events queued, its submission re-derived."""
+    run_id = run.id
+    parent_company = None
+    if run.parent_pipeline_run_id is not None and run.entity_type.value == "person":
+        # before the upsert: the lock order is child run, parent run, records (link_to_parent)
+        _, parent_company = await entities_repo.lock_parent_company_entity(conn, org_id, run.parent_pipeline_run_id)
+    try:
+        async with conn.transaction():
+            entity_id, record_version = await entities_service.upsert_from_run(conn, run, context)
+            if parent_company is not None:
+                await entities_repo.link_person(conn, org_id, entity_id, parent_company)
+            if run.entity_type.value == "company":
+                await entities_repo.link_children(conn, org_id, run.id, entity_id)
+    except entities_service.EntityUpsertError as e:
+        submission_id = await worker_callbacks_repo.fail_run(
+            conn, org_id, run_id, f"entity upsert failed: {e}", company_scope=scope
+        )
         if submission_id is not None:
             await events_service.run_ended(conn, org_id, run_id, submission_id)
-        return RunFinishResult(status=PipelineRunStatus.succeeded, entity_id=entity_id, record_version=record_version)
+        return RunFinishResult(status=PipelineRunStatus.failed, entity_id=None, record_version=None)
+    submission_id = await worker_callbacks_repo.succeed_run(conn, org_id, run_id, context, company_scope=scope)
+    if submission_id is not None:
+        await events_service.run_ended(conn, org_id, run_id, submission_id)
+    return RunFinishResult(status=PipelineRunStatus.succeeded, entity_id=entity_id, record_version=record_version)
 
 
 async def fail(db: Db, auth: AuthContext, run_id: uuid.UUID, error: str) -> InternalRun:

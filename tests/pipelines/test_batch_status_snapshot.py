@@ -56,6 +56,11 @@ class PoolDb:
 
         return Db(self.pool).transaction()
 
+    def autocommit(self):
+        from app.db import Db
+
+        return Db(self.pool).autocommit()
+
 
 @pytest.fixture
 async def committed(app):

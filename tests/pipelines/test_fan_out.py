@@ -149,7 +149,9 @@ class TestChildren:
         # the company run's search looked for that company's people
         sent = json.loads(search.calls.last.request.content)
         assert sent["filters"]["company"]["websites"]["include"] == ["acme.com"]
-        assert answer["status"] == "succeeded" and answer["run_status"] == "running"
+        # the search was the run's last step: the company run finished in its transaction
+        assert answer["status"] == "succeeded" and answer["run_status"] == "succeeded"
+        assert answer["finished"]["status"] == "succeeded"
         assert answer["fan_out"] == {
             "blueprint_id": str(person_bp.id),
             "results": 3,

@@ -112,6 +112,9 @@ async def drive(client, headers, run_id):
             {"pipeline_run_id": run_id, "position": step["position"], "context": context},
             headers,
         )
+        if result.get("finished"):
+            # the last step finished the run in its own transaction, as runPipeline takes it
+            return result["finished"]
         if result["status"] == "failed" or result["run_status"] != "running":
             return result
         context = result["context_after"]
@@ -178,6 +181,45 @@ class TestHappyPath:
         assert status["status"] == "succeeded" and status["final_context"]["industry"] == "Software"
         sub = await conn.fetchval("SELECT status FROM submissions WHERE id = $1", uuid.UUID(batch["submission_id"]))
         assert sub == "completed"
+
+    @respx.mock
+    async def test_the_last_step_finishes_the_run_in_its_own_transaction(self, pclient, conn, settings, setup):  # noqa: F811
+        """Issue 15: the worker's finish call after the last step is folded into that step's execute."""
+        tenant, blueprint = setup
+        respx.post(PROSPEO).mock(return_value=prospeo_company("acme.com"))
+        respx.post(ADYNTEL_GOOGLE).mock(return_value=GOOGLE_ADS)
+        batch = await submit(pclient, tenant, blueprint, ["acme.com"])
+        run_id = batch["pipeline_run_ids"][0]
+        headers = internal(settings, tenant)
+        await conn.execute(
+            "INSERT INTO webhooks (org_id, url, events, secret) "
+            "VALUES ($1, 'https://h.example/x', '{run.succeeded,submission.completed}', 'x')",
+            tenant.org.id,
+        )
+        await call(pclient, "pipeline-runs/start", {"pipeline_run_id": run_id}, headers)
+        first = await call(pclient, "steps/execute", {"pipeline_run_id": run_id, "position": 1}, headers)
+        assert first["run_status"] == "running" and first["finished"] is None
+        last = await call(pclient, "steps/execute", {"pipeline_run_id": run_id, "position": 2}, headers)
+        assert last["status"] == "succeeded" and last["run_status"] == "succeeded"
+        finished = last["finished"]
+        assert finished["status"] == "succeeded" and finished["record_version"] == 1
+        entity = await conn.fetchrow(
+            "SELECT domain, name FROM company_entities WHERE id = $1", uuid.UUID(finished["entity_id"])
+        )
+        assert dict(entity) == {"domain": "acme.com", "name": "Acme Inc"}
+        run = await conn.fetchrow("SELECT status, final_context FROM pipeline_runs WHERE id = $1", uuid.UUID(run_id))
+        assert run["status"] == "succeeded" and run["final_context"] == last["context_after"]
+        sub_id = uuid.UUID(batch["submission_id"])
+        assert await conn.fetchval("SELECT status FROM submissions WHERE id = $1", sub_id) == "completed"
+        events_sql = "SELECT event_type FROM webhook_deliveries WHERE org_id = $1 ORDER BY event_type"
+        events = [r[0] for r in await conn.fetch(events_sql, tenant.org.id)]
+        assert events == ["run.succeeded", "submission.completed"]  # queued in the step's transaction
+        # a finish from a worker that does not know yet answers the same, and changes nothing
+        snapshot = await _state(conn, run_id)
+        again = await call(pclient, "pipeline-runs/finish", {"pipeline_run_id": run_id}, headers)
+        assert again == finished
+        assert await _state(conn, run_id) == snapshot
+        assert [r[0] for r in await conn.fetch(events_sql, tenant.org.id)] == events
 
     @respx.mock
     async def test_every_callback_repeated_changes_nothing(self, pclient, conn, settings, setup):  # noqa: F811

@@ -74,6 +74,23 @@ describe("runPipeline", () => {
     expect(outcome).toMatchObject({ entity_id: `entity-${runId}`, record_version: 1 });
   });
 
+  it("takes the run as finished when the API finished it with its last step, without calling finish", async () => {
+    const api = new FakeInternalApi(operations);
+    api.hooks.finishOnLastStep = true;
+    const runId = threeStepRun(api);
+    const events: string[] = [];
+
+    const outcome = await runPipeline(payloadFor(runId), api, { log: (event) => events.push(event) });
+
+    expect(api.calls.map((c) => c.method)).toEqual(["start", "executeStep", "executeStep", "executeStep"]);
+    expect(outcome).toMatchObject({ status: "succeeded", executed_positions: [1, 2, 3], failed_position: null });
+    expect(outcome).toMatchObject({ entity_id: `entity-${runId}`, record_version: 1 });
+    expect(events.at(-1)).toBe("run.finished");
+    // a second delivery finds the run terminal
+    expect(await runPipeline(payloadFor(runId), api)).toMatchObject({ status: "succeeded", already_terminal: true });
+    expect(api.executions).toHaveLength(3);
+  });
+
   // The merge itself (non-null output over the context) is the API's: tests/pipelines/test_step_semantics.py.
   it("gives each step exactly the context_after the API answered for the step before, and finishes with the last", async () => {
     const api = new FakeInternalApi(operations);

@@ -10,6 +10,7 @@
 import type { PipelineApi } from "./apiClient.js";
 import { PermanentPipelineError } from "./errors.js";
 import {
+  type FinishResult,
   isTerminalRun,
   type PipelineContext,
   type PipelinePayload,
@@ -139,6 +140,10 @@ export async function runPipeline(
       executed.push(step.position);
       context = answeredContext(result, runId);
       log("step.succeeded", stepFields);
+      if (result.finished) {
+        // the API finished the run with its last step (the entity upserted): no finish call
+        return finished(result.finished);
+      }
     }
 
     if (result.status === "skipped" && !isTerminalRun(result.run_status)) {
@@ -163,14 +168,17 @@ export async function runPipeline(
   }
 
   signal?.throwIfAborted();
-  const finished = await api.finish(runId, context, call);
-  log("run.finished", { pipeline_run_id: runId, status: finished.status, entity_id: finished.entity_id ?? null });
-  return outcome(finished.status, {
-    entity_id: finished.entity_id ?? null,
-    record_version: finished.record_version ?? null,
-    // a failed entity upsert fails the run (CONTRACT §7); the API keeps the reason on the run
-    ...(finished.status === "failed" ? { error_message: "finish failed the run" } : {}),
-  });
+  return finished(await api.finish(runId, context, call));
+
+  function finished(result: FinishResult): PipelineOutcome {
+    log("run.finished", { pipeline_run_id: runId, status: result.status, entity_id: result.entity_id ?? null });
+    return outcome(result.status, {
+      entity_id: result.entity_id ?? null,
+      record_version: result.record_version ?? null,
+      // a failed entity upsert fails the run (CONTRACT §7); the API keeps the reason on the run
+      ...(result.status === "failed" ? { error_message: "finish failed the run" } : {}),
+    });
+  }
 }
 
 function storedContext(step: RunStep, runId: string): PipelineContext {

@@ -49,6 +49,14 @@ export const runStateSchema = z.object({
 });
 export type RunState = z.infer<typeof runStateSchema>;
 
+/** Answer of `pipeline-runs/finish`. */
+export const finishResultSchema = z.object({
+  status: runStatusSchema,
+  entity_id: z.string().nullish(),
+  record_version: z.number().int().nullish(),
+});
+export type FinishResult = z.infer<typeof finishResultSchema>;
+
 /** Answer of `steps/execute`. */
 export const stepResultSchema = z.object({
   position: z.number().int(),
@@ -62,16 +70,11 @@ export const stepResultSchema = z.object({
   skip_reason: z.string().nullish(),
   /** A provider asked for a longer wait than a step may hold a worker slot: the step is queued again. */
   retry_after_seconds: z.number().nonnegative().nullish(),
+  /** The run's last step finished the run in the same call: what `finish` would answer. */
+  finished: finishResultSchema.nullish(),
 });
 export type StepResult = z.infer<typeof stepResultSchema>;
 
-/** Answer of `pipeline-runs/finish`. */
-export const finishResultSchema = z.object({
-  status: runStatusSchema,
-  entity_id: z.string().nullish(),
-  record_version: z.number().int().nullish(),
-});
-export type FinishResult = z.infer<typeof finishResultSchema>;
 
 /** Answer of `workers/recover`. */
 export const recoverResultSchema = z.object({

@@ -76,6 +76,11 @@ export interface FakeHooks {
   afterRecord?: ((runId: string, position: number) => void | Promise<void>) | undefined;
   /** Answer `start` with the steps in reverse order. */
   reverseStepOrder?: boolean;
+  /**
+   * Like the API since issue 15: the run's last step, once succeeded, finishes the run in the same
+   * call and answers `finished`. Off, the fake is an API from before, which leaves that to `finish`.
+   */
+  finishOnLastStep?: boolean;
 }
 
 const RUN_MOVES: Record<RunStatus, readonly RunStatus[]> = {
@@ -231,8 +236,22 @@ export class FakeInternalApi implements PipelineApi {
       step.output = result.output ?? {};
       step.context_after = mergeContext(context, step.output);
     }
+    let finished: FinishResult | null = null;
+    const last = !run.steps.some((s) => s.enabled && s.position > position && !TERMINAL_STEP.has(s.status));
+    if (this.hooks.finishOnLastStep && step.status === "succeeded" && last && run.status === "running") {
+      finished = this.complete(run);
+    }
     await this.hooks.afterRecord?.(run.id, position);
-    return this.answer(run, step);
+    return { ...this.answer(run, step), finished };
+  }
+
+  private complete(run: FakeRun): FinishResult {
+    moveRun(run, "succeeded");
+    // like the API: built from the stored results, never from the worker's final context
+    run.final_context = storedContext(run, Number.POSITIVE_INFINITY);
+    run.entity_id = `entity-${run.id}`;
+    run.record_version = (run.record_version ?? 0) + 1;
+    return { status: run.status, entity_id: run.entity_id, record_version: run.record_version };
   }
 
   async finish(pipelineRunId: string, finalContext: PipelineContext): Promise<FinishResult> {
@@ -243,11 +262,7 @@ export class FakeInternalApi implements PipelineApi {
       if (open.length > 0) {
         throw new TransientApiError("a step has not finished", { status: 409, code: "out_of_order" });
       }
-      moveRun(run, "succeeded");
-      // like the API: built from the stored results, never from the worker's final context
-      run.final_context = storedContext(run, Number.POSITIVE_INFINITY);
-      run.entity_id = `entity-${run.id}`;
-      run.record_version = (run.record_version ?? 0) + 1;
+      return this.complete(run);
     }
     return { status: run.status, entity_id: run.entity_id, record_version: run.record_version };
   }
