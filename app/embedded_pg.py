@@ -141,8 +141,13 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         if self.is_running():
-            self._pg_ctl("-w", "-m", "fast", "stop")
+            stopped = self._pg_ctl("-w", "-m", "fast", "stop")
+            if stopped.returncode != 0:
+                log.warning("embedded Postgres did not stop: %s", (stopped.stdout + stopped.stderr).strip()[-500:])
+                return
             log.info("embedded Postgres stopped")
+        else:
+            log.info("embedded Postgres was not running")
 
     async def ensure_database(self, database: str = DATABASE) -> None:
         conn = await _connect_with_retry(self.admin_url)

@@ -142,8 +142,10 @@ def test_run_serves_the_api_with_a_working_demo_token_and_ctrl_c_stops_everythin
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         code = proc.wait(timeout=60)
+    while not lines.empty():
+        output += lines.get()
     assert code == 0, output
-    assert not _wait_gone(started)
+    assert not _wait_gone(started), output
     assert not embedded_for(tmp_path / "data", pg_port).is_running()
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", api_port)) != 0
