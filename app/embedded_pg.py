@@ -143,8 +143,14 @@ class EmbeddedPostgres:
         if self.is_running():
             stopped = self._pg_ctl("-w", "-m", "fast", "stop")
             if stopped.returncode != 0:
+                # a fast stop that did not finish in pg_ctl's wait (a backend slow to exit on a
+                # loaded machine) must not leave the cluster running after `make run` exits:
+                # immediate mode ends every process at once (the next start recovers from the WAL)
                 log.warning("embedded Postgres did not stop: %s", (stopped.stdout + stopped.stderr).strip()[-500:])
-                return
+                stopped = self._pg_ctl("-w", "-m", "immediate", "stop")
+                if stopped.returncode != 0 and self.is_running():
+                    log.error("embedded Postgres still running: %s", (stopped.stdout + stopped.stderr).strip()[-500:])
+                    return
             log.info("embedded Postgres stopped")
         else:
             log.info("embedded Postgres was not running")

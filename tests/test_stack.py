@@ -60,7 +60,7 @@ def _gone(process: psutil.Process) -> bool:
         return True
 
 
-def _wait_gone(processes: list[psutil.Process], timeout: float = 10) -> list[psutil.Process]:
+def _wait_gone(processes: list[psutil.Process], timeout: float = 30) -> list[psutil.Process]:
     # the postmaster is not our child: its exit is reaped by init a moment after pg_ctl returns
     deadline = time.monotonic() + timeout
     while (left := [p for p in processes if not _gone(p)]) and time.monotonic() < deadline:
