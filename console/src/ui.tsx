@@ -99,14 +99,16 @@ export function TableWrap({ label, children }: { label: string; children: Compon
   );
 }
 
-export function Pager(props: { hasPrev: boolean; hasNext: boolean; onPrev: () => void; onNext: () => void; label: string }) {
-  if (!props.hasPrev && !props.hasNext) return null;
+/** Previous/Next over `useCursorPages`; `nextCursor` is the page's `next_cursor` (null: the last page). */
+export function Pager(props: { label: string; pages: CursorPages; nextCursor: string | null | undefined }) {
+  const { pages, nextCursor } = props;
+  if (!pages.hasPrev && !nextCursor) return null;
   return (
     <nav class="pager" aria-label={props.label}>
-      <button type="button" onClick={props.onPrev} disabled={!props.hasPrev}>
+      <button type="button" onClick={pages.prev} disabled={!pages.hasPrev}>
         ← Previous
       </button>
-      <button type="button" onClick={props.onNext} disabled={!props.hasNext}>
+      <button type="button" onClick={() => nextCursor && pages.next(nextCursor)} disabled={!nextCursor}>
         Next →
       </button>
     </nav>
@@ -126,6 +128,8 @@ export function useCursorPages(resetKey: string) {
     prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
   };
 }
+
+export type CursorPages = ReturnType<typeof useCursorPages>;
 
 export interface Loaded<T> {
   data: T | undefined;

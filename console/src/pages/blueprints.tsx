@@ -70,13 +70,7 @@ export function BlueprintsPage() {
           </TableWrap>
         )
       )}
-      <Pager
-        label="Blueprint pages"
-        hasPrev={pages.hasPrev}
-        hasNext={!!list.data?.next_cursor}
-        onPrev={pages.prev}
-        onNext={() => list.data?.next_cursor && pages.next(list.data.next_cursor)}
-      />
+      <Pager label="Blueprint pages" pages={pages} nextCursor={list.data?.next_cursor} />
     </section>
   );
 }

@@ -135,13 +135,7 @@ export function EntitiesPage() {
           </TableWrap>
         )
       )}
-      <Pager
-        label="Entity pages"
-        hasPrev={pages.hasPrev}
-        hasNext={!!list.data?.next_cursor}
-        onPrev={pages.prev}
-        onNext={() => list.data?.next_cursor && pages.next(list.data.next_cursor)}
-      />
+      <Pager label="Entity pages" pages={pages} nextCursor={list.data?.next_cursor} />
     </section>
   );
 }

@@ -233,13 +233,7 @@ export function SubmissionPage({ id }: { id: string }) {
           </table>
         </TableWrap>
       )}
-      <Pager
-        label="Run pages"
-        hasPrev={pages.hasPrev}
-        hasNext={!!runs.next_cursor}
-        onPrev={pages.prev}
-        onNext={() => runs.next_cursor && pages.next(runs.next_cursor)}
-      />
+      <Pager label="Run pages" pages={pages} nextCursor={runs.next_cursor} />
       <Json value={submission.metadata} summary="Metadata" />
     </section>
   );

@@ -124,13 +124,7 @@ export function SubmissionsPage() {
           </TableWrap>
         )
       )}
-      <Pager
-        label="Submission pages"
-        hasPrev={pages.hasPrev}
-        hasNext={!!list.data?.page.next_cursor}
-        onPrev={pages.prev}
-        onNext={() => list.data?.page.next_cursor && pages.next(list.data.page.next_cursor)}
-      />
+      <Pager label="Submission pages" pages={pages} nextCursor={list.data?.page.next_cursor} />
     </section>
   );
 }

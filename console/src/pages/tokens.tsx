@@ -106,13 +106,7 @@ export function TokensPage() {
           </TableWrap>
         )
       )}
-      <Pager
-        label="Token pages"
-        hasPrev={pages.hasPrev}
-        hasNext={!!list.data?.next_cursor}
-        onPrev={pages.prev}
-        onNext={() => list.data?.next_cursor && pages.next(list.data.next_cursor)}
-      />
+      <Pager label="Token pages" pages={pages} nextCursor={list.data?.next_cursor} />
     </section>
   );
 }
