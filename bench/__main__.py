@@ -197,7 +197,7 @@ def main(
     typer.echo(text)
     typer.echo(f"\nwritten to {path}")
     if not quick:
-        PERFORMANCE_DOC.write_text(performance_doc(text, result))
+        PERFORMANCE_DOC.write_text(performance_doc(PERFORMANCE_DOC.read_text(), text, result))
 
 
 def pipeline_cost_rows(fig: Any) -> dict[str, dict[str, float]]:
@@ -539,17 +539,22 @@ def render(table: dict[str, dict[str, float]], machine: dict[str, Any], quick: b
     return header + "\n\n" + "\n".join(lines)
 
 
-def performance_doc(table: str, result: dict[str, Any]) -> str:
-    return f"""# Performance
+FULL_RUN_START = "<!-- bench:full-run:start -->"
+FULL_RUN_END = "<!-- bench:full-run:end -->"
 
-Reproduce: `make bench` (full, about five minutes; writes this file) or `make bench-quick` (about
-two minutes). Both start the real stack themselves: a fresh embedded Postgres, uvicorn (one
-process, no reload), the graphile-worker host (concurrency 32) and the provider sandbox at zero
-latency; the load generator is Debian's `wrk` (installed by the harness if missing). Figures are
-medians of several runs in one session; ratios compare figures from the same run, because these
-machines are shared and noisy. Raw results: `bench/results/<timestamp>.json`.
 
-Latest full run ({result["started"]}):
+def performance_doc(existing: str, table: str, result: dict[str, Any]) -> str:
+    """docs/PERFORMANCE.md with only its full-run section (between the markers) rewritten: the
+    hand-written sections around it (quick runs of one issue, readings) stay."""
+    block = f"{FULL_RUN_START}\n{full_run_section(table, result)}{FULL_RUN_END}"
+    if FULL_RUN_START in existing and FULL_RUN_END in existing:
+        head, rest = existing.split(FULL_RUN_START, 1)
+        return head + block + rest.split(FULL_RUN_END, 1)[1]
+    return existing.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def full_run_section(table: str, result: dict[str, Any]) -> str:
+    return f"""Latest full run ({result["started"]}):
 
 {table}
 
