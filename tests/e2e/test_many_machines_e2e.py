@@ -38,6 +38,8 @@ def machines(admin_dsn, worker_id_str):
         LOGIN_ACCOUNT_ATTEMPTS_PER_MINUTE="0.01",
         LOGIN_ACCOUNT_ATTEMPTS_BURST=str(LOGIN_BURST),
         PERIODIC_CAMPAIGN_SECONDS="0.3",
+        # a Prospeo enrichment costs 1 credit = $1: the budget race counts whole calls
+        PROSPEO_USD_PER_CREDIT="1",
     )
     second_port = free_port()
     try:
@@ -90,6 +92,43 @@ def _blueprint(client: httpx.Client, operations: list[str], step_config: dict | 
     return data(client.post("/api/blueprints/create", json={"name": f"bp-{uuid.uuid4().hex[:6]}", "steps": steps}))[
         "id"
     ]
+
+
+BUDGET_CALLS = 5
+RACERS = 20
+
+
+def test_two_api_processes_racing_on_the_last_dollars_overspend_by_at_most_one_call_each(machines):
+    """CONTRACT §9.4: a budget is reserved atomically in Postgres, so two API processes answering
+    at once cannot both spend what is left; each may overrun by the one call in flight at most."""
+    stack, urls = machines["stack"], machines["urls"]
+    tenant = new_tenant(stack, "Budgetrace")  # its own token: its burst is its own
+    client = tenant["client"]
+    data(client.post("/api/budgets/set", json={"limit_usd": BUDGET_CALLS, "period": "month"}))
+    token = client.headers["Authorization"]
+    before = stack.sandbox.stats()["providers"]["prospeo"]["total"]["requests"]
+    stack.sandbox.configure("prospeo", latency_ms=300)  # every call in flight together
+
+    def enrich(i: int) -> int:
+        body = {
+            "operation_id": "company.enrich.profile",
+            "entity_type": "company",
+            "input": {"domain": f"found-budget{i}.com"},  # distinct: no cache, no single flight
+            "options": {"providers": ["prospeo"]},
+        }
+        r = httpx.post(f"{urls[i % 2]}/api/v1/execute", json=body, headers={"Authorization": token}, timeout=60)
+        return r.status_code
+
+    try:
+        with ThreadPoolExecutor(RACERS) as pool:
+            statuses = list(pool.map(enrich, range(RACERS)))
+    finally:
+        stack.sandbox.configure("prospeo", latency_ms=0)
+    calls = stack.sandbox.stats()["providers"]["prospeo"]["total"]["requests"] - before
+    assert set(statuses) <= {200, 402} and statuses.count(402) >= RACERS - BUDGET_CALLS - 2, statuses
+    assert BUDGET_CALLS <= calls <= BUDGET_CALLS + 2, (calls, statuses)
+    spent = data(client.post("/api/budgets/get", json={}))
+    assert spent["spent_usd"] == calls and spent["reserved_usd"] == 0, spent
 
 
 def test_two_apis_and_two_workers_share_limits_single_flight_and_survive_a_kill_each(machines):
