@@ -132,13 +132,10 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
         "company_linkedin_url": data.linkedin_url,
         "company_name": data.name,
     }
-    body = {"data": {k: v for k, v in fields.items() if v}}
-    response, payload = await _post(ctx, ENRICH_COMPANY_PATH, body)
-    if (refused := _refusal(response, payload)) is not None:
+    refused, payload, http_status = await _enrich_company_by(ctx, fields)
+    if refused is not None:
         return refused
-    company = payload.get("company")
-    if not isinstance(company, dict):
-        return failed("no company in the answer", http_status=response.status_code, provider_status=None, raw=payload)
+    company = payload["company"]
     location = _dict(company.get("location"))
     output = {
         **_company_fields(company),
@@ -150,7 +147,7 @@ async def enrich_company(data: BaseModel, ctx: ActionContext) -> ActionResult:
         "logo_url": _text(company.get("logo_url")),
         "profile_source": NAME,
     }
-    result = found(output, http_status=response.status_code, provider_status=None, raw=payload)
+    result = found(output, http_status=http_status, provider_status=None, raw=payload)
     if payload.get("free_enrichment") is True:
         # a company this account already enriched is not charged again [§5.1, P5]
         result.cost_credits = Decimal(0)
@@ -282,18 +279,23 @@ PRICES = {
 # --- catalog growth, part 1: resolution and person profile (issue 13) -------------------------
 
 
-async def _enrich_company_by(ctx: ActionContext, fields: dict[str, Any]) -> tuple[ActionResult | None, Any, int]:
-    """`/enrich-company` [§5.1] with the given datapoints: (the refusal or None, body, HTTP status)."""
-    response, payload = await _post(ctx, ENRICH_COMPANY_PATH, {"data": {k: v for k, v in fields.items() if v}})
+async def _enrich(
+    ctx: ActionContext, path: str, body: dict[str, Any], key: str
+) -> tuple[ActionResult | None, Any, int]:
+    """An enrichment call [§5.1, §5.2] whose answer must hold the `key` object: (the refusal or
+    None, body, HTTP status)."""
+    response, payload = await _post(ctx, path, body)
     if (refused := _refusal(response, payload)) is not None:
         return refused, payload, response.status_code
-    if not isinstance(payload.get("company"), dict):
-        return (
-            failed("no company in the answer", http_status=response.status_code, provider_status=None, raw=payload),
-            payload,
-            response.status_code,
-        )
+    if not isinstance(payload.get(key), dict):
+        refused = failed(f"no {key} in the answer", http_status=response.status_code, provider_status=None, raw=payload)
+        return refused, payload, response.status_code
     return None, payload, response.status_code
+
+
+async def _enrich_company_by(ctx: ActionContext, fields: dict[str, Any]) -> tuple[ActionResult | None, Any, int]:
+    """`/enrich-company` [§5.1] with the given datapoints (empty ones left out)."""
+    return await _enrich(ctx, ENRICH_COMPANY_PATH, {"data": {k: v for k, v in fields.items() if v}}, "company")
 
 
 async def domain_from_linkedin(data: BaseModel, ctx: ActionContext) -> ActionResult:
@@ -364,16 +366,7 @@ async def _enrich_person(data: BaseModel, ctx: ActionContext) -> tuple[ActionRes
     NO_MATCH or a record already enriched on the account."""
     assert isinstance(data, PersonInput)
     body = {"only_verified_email": False, "enrich_mobile": False, "data": _person_datapoints(data)}
-    response, payload = await _post(ctx, ENRICH_PERSON_PATH, body)
-    if (refused := _refusal(response, payload)) is not None:
-        return refused, payload, response.status_code
-    if not isinstance(payload.get("person"), dict):
-        return (
-            failed("no person in the answer", http_status=response.status_code, provider_status=None, raw=payload),
-            payload,
-            response.status_code,
-        )
-    return None, payload, response.status_code
+    return await _enrich(ctx, ENRICH_PERSON_PATH, body, "person")
 
 
 def eligible_email(data: BaseModel) -> str | None:
