@@ -288,8 +288,11 @@ def test_open_a_failed_run_and_see_why(stack, tenant, finished, open_console):
 def test_entities_search_versions_and_timeline(stack, tenant, finished, open_console):
     tab = open_console("member")
     page = tab.goto("/entities")
-    page.keyboard.press("/")
     search = page.get_by_label("Search companies")
+    # an operator presses "/" once the page is on screen: wait for it, not for the load event
+    expect(search).to_be_visible()
+    expect(search).not_to_be_focused()
+    page.keyboard.press("/")
     expect(search).to_be_focused()
     search.fill(DOMAINS[0])
     search.press("Enter")
