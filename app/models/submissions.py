@@ -8,10 +8,10 @@ from pydantic import Field, StringConstraints
 
 from app.contracts.entities import EntityType
 from app.contracts.statuses import PipelineRunStatus, StepStatus, SubmissionStatus
-from app.models.common import ListRequest, RequestSchema, Schema
+from app.models.common import ListRequest, RequestPart, RequestSchema, Schema
 
 
-class EntitySpec(RequestSchema):
+class EntitySpec(RequestPart):
     entity_type: EntityType
     input: dict[str, Any]
 

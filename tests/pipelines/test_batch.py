@@ -200,6 +200,21 @@ class TestSubmitRejects:
             assert r.json()["error"]["code"] == code
         assert await _counts(conn) == before
 
+    @pytest.mark.parametrize("text", ["a\u0000b", "a\ud800b"])
+    async def test_unstorable_text_deep_in_an_entity_is_refused_with_its_place(self, client, conn, tenant, text):
+        """The body's one walk (RequestSchema) reaches into every entity's input; the entities
+        themselves do not walk again (EntitySpec is a RequestPart)."""
+        before = await _counts(conn)
+        entities = _entities(3)
+        entities[1]["input"]["tags"] = [{"label": text}]
+        body = {"blueprint_id": str(tenant.blueprint.id), "entities": entities, "company_id": str(tenant.company_a.id)}
+        headers = {**tenant.headers(Role.org_admin), "content-type": "application/json"}
+        # serialised here: httpx's encoder refuses lone surrogates, which JSON spells as \\u escapes
+        r = await client.post("/api/v1/batch/submit", content=json.dumps(body), headers=headers)
+        assert r.status_code == 422, r.text
+        assert "entities.1.input.tags.0.label" in r.text
+        assert await _counts(conn) == before
+
     async def test_a_member_may_not_submit(self, client, conn, tenant):
         before = await _counts(conn)
         r = await submit(client, tenant, role=Role.member)
