@@ -314,7 +314,6 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
     try:
         org, company = uuid.UUID(tenant.org_id), uuid.UUID(tenant.company_id)
         blueprint = uuid.UUID(tenant.blueprints["pipeline"])
-        step_ids = await submissions_repo.step_ids(conn, PIPELINE_STEPS)
         snapshot = {
             "blueprint_id": str(blueprint),
             "steps": [{"position": i + 1, "operation_id": op} for i, op in enumerate(PIPELINE_STEPS)],
@@ -343,11 +342,7 @@ async def _raw_copy(dsn: str, tenant: Tenant, entities: list[dict[str, Any]]) ->
             )
             await submissions_repo.copy_steps(
                 conn,
-                [
-                    (org, rid, step_ids[op], i + 1, op, "queued", {})
-                    for rid in run_ids
-                    for i, op in enumerate(PIPELINE_STEPS)
-                ],
+                [(org, rid, i + 1, op, "queued", {}) for rid in run_ids for i, op in enumerate(PIPELINE_STEPS)],
             )
         return time.monotonic() - started
     finally:

@@ -127,8 +127,8 @@ async def test_submissions_runs_and_results_stay_in_one_org_and_company(conn, tw
     run_b = await _run(conn, o["b"], o["company_b"], sub_b)
     await _rejects(
         conn,
-        "INSERT INTO step_results (org_id, pipeline_run_id, step_id, operation_id, position) "
-        "SELECT $1, $2, id, slug, 1 FROM steps LIMIT 1",
+        "INSERT INTO step_results (org_id, pipeline_run_id, operation_id, position) "
+        "SELECT $1, $2, slug, 1 FROM steps LIMIT 1",
         o["a"],
         run_b,
     )

@@ -40,14 +40,6 @@ async def insert_submission(
     return Submission.model_validate(dict(row))
 
 
-# the catalog rows (`steps`) the step rows reference; global, not tenant data
-STEP_IDS = "SELECT slug, id FROM steps WHERE slug = ANY($1::text[])"
-
-
-async def step_ids(conn: asyncpg.Connection, operation_ids: list[str]) -> dict[str, uuid.UUID]:
-    return {r["slug"]: r["id"] for r in await conn.fetch(STEP_IDS, operation_ids)}
-
-
 RUN_COPY_COLUMNS = (
     "id",
     "org_id",
@@ -70,7 +62,7 @@ async def copy_runs(conn: asyncpg.Connection, records: list[tuple[Any, ...]]) ->
     await conn.copy_records_to_table("pipeline_runs", records=records, columns=RUN_COPY_COLUMNS)
 
 
-STEP_COPY_COLUMNS = ("org_id", "pipeline_run_id", "step_id", "position", "operation_id", "status", "step_config")
+STEP_COPY_COLUMNS = ("org_id", "pipeline_run_id", "position", "operation_id", "status", "step_config")
 
 
 async def copy_steps(conn: asyncpg.Connection, records: list[tuple[Any, ...]]) -> None:

@@ -90,7 +90,6 @@ async def create_runs(
     # what every run and step shares is encoded once, not once a row (10,000 runs: 40,000 rows)
     frozen_json = EncodedJson.of(frozen)
     configs = [(s, EncodedJson.of(s.step_config)) for s in enabled]
-    step_ids = await submissions_repo.step_ids(conn, [s.operation_id for s in enabled])
     run_ids = [uuid.uuid4() for _ in runs]
     entity_type = blueprint.entity_type.value
     await submissions_repo.copy_runs(
@@ -118,7 +117,7 @@ async def create_runs(
         conn,
         [
             # a step's id is the column's default (gen_random_uuid()): nothing here needs it
-            (org_id, run_id, step_ids[s.operation_id], s.position, s.operation_id, StepStatus.queued, config)
+            (org_id, run_id, s.position, s.operation_id, StepStatus.queued, config)
             for run_id in run_ids
             for s, config in configs
         ],

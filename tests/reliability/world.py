@@ -104,8 +104,8 @@ async def _company_objects(conn: asyncpg.Connection, tenant: Tenant, company_id:
         {"domain": f"{marker}.example"},
     )
     await conn.execute(
-        "INSERT INTO step_results (org_id, pipeline_run_id, step_id, operation_id, position, status, input) "
-        "SELECT $1, $2, id, slug, 1, 'failed', $3 FROM steps WHERE slug = 'company.enrich.profile'",
+        "INSERT INTO step_results (org_id, pipeline_run_id, operation_id, position, status, input) "
+        "SELECT $1, $2, slug, 1, 'failed', $3 FROM steps WHERE slug = 'company.enrich.profile'",
         org_id,
         run_id,
         {"domain": f"{marker}.example"},

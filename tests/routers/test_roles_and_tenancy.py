@@ -184,8 +184,8 @@ async def pipeline_objects(conn, tenant, company=None):
         submission_id,
     )
     await conn.execute(
-        "INSERT INTO step_results (org_id, pipeline_run_id, step_id, operation_id, position, status) "
-        "SELECT $1, $2, id, slug, 1, 'failed' FROM steps WHERE slug = 'company.enrich.profile'",
+        "INSERT INTO step_results (org_id, pipeline_run_id, operation_id, position, status) "
+        "SELECT $1, $2, slug, 1, 'failed' FROM steps WHERE slug = 'company.enrich.profile'",
         tenant.org.id,
         run_id,
     )
