@@ -64,8 +64,13 @@ def rstack():
     tests put it through, its logs and rows are scanned for secrets once more."""
     from tests.reliability.e2e import configured_secrets, secret_findings, start_reliability_stack
 
-    # provider timeouts short enough that a slow sandbox trips them; the rest as deployed
-    running = start_reliability_stack(PROSPEO_TIMEOUT_SECONDS="1")
+    # provider timeouts short enough that a slow sandbox trips them; the org-wide request cap out of
+    # reach, since the load test's 50 clients are one org's and would otherwise measure that cap
+    # (6,000 a minute by default; its refusals have their own tests: test_org_rate_limit.py); the
+    # rest as deployed
+    running = start_reliability_stack(
+        PROSPEO_TIMEOUT_SECONDS="1", ORG_RATE_LIMIT_PER_MINUTE="6000000", ORG_RATE_LIMIT_BURST="1000000"
+    )
     try:
         yield running
         secrets = configured_secrets(running)
