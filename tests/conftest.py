@@ -125,6 +125,35 @@ async def client(app: FastAPI, conn: asyncpg.Connection) -> AsyncIterator[httpx.
         yield c
 
 
+@asynccontextmanager
+async def own_app(database_dsn: str, conn: asyncpg.Connection, **settings: object) -> AsyncIterator[FastAPI]:
+    """An app of its own with the given settings (limits, throttles, catalog options), started, on
+    the test's rolled-back connection. One connection runs one statement at a time: requests (and
+    their short transactions) take turns on one lock."""
+    application = create_app(make_settings(database_dsn, **settings))
+    async with application.router.lifespan_context(application):
+        db = SavepointDb(conn)
+
+        async def test_conn() -> AsyncIterator[asyncpg.Connection]:
+            async with db.lock, conn.transaction():
+                yield conn
+
+        application.dependency_overrides[get_conn] = test_conn
+        application.dependency_overrides[get_db] = lambda: db
+        yield application
+
+
+@asynccontextmanager
+async def own_client(
+    database_dsn: str, conn: asyncpg.Connection, **settings: object
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `own_app`."""
+    async with own_app(database_dsn, conn, **settings) as application:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
 # --- the app with every provider configured (provider HTTP mocked per test with respx) ----------
 
 

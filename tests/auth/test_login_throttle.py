@@ -12,25 +12,14 @@ from contextlib import asynccontextmanager
 import httpx
 
 from app.auth import credentials
-from app.db import get_conn, get_db
-from app.main import create_app
-from tests.conftest import SavepointDb, make_settings
+from tests.conftest import own_app
 from tests.factories import PASSWORD, bearer, create_org, create_token, create_user
 
 
 @asynccontextmanager
 async def login_app(database_dsn: str, conn, **settings) -> AsyncIterator:
     """An app of its own with the given throttle settings, on the test's rolled-back connection."""
-    application = create_app(make_settings(database_dsn, **settings))
-    async with application.router.lifespan_context(application):
-        db = SavepointDb(conn)
-
-        async def test_conn():
-            async with db.lock, conn.transaction():
-                yield conn
-
-        application.dependency_overrides[get_conn] = test_conn
-        application.dependency_overrides[get_db] = lambda: db
+    async with own_app(database_dsn, conn, **settings) as application:
 
         def client_from(address: str) -> httpx.AsyncClient:
             transport = httpx.ASGITransport(app=application, client=(address, 40000))

@@ -4,8 +4,6 @@ minimum inputs that are what /api/v1/execute answers, JSON schemas, the step_con
 and each provider's documented price (its adapter's PRICES) in order, with this deployment's
 provider order and HTTP settings."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import httpx
@@ -14,11 +12,9 @@ import pytest
 
 from app.auth.context import Role
 from app.contracts.catalog import OPERATIONS
-from app.db import get_conn, get_db
-from app.main import create_app
 from app.providers import ADAPTERS
 from app.providers.base import UNKNOWN_PRICE
-from tests.conftest import SavepointDb, make_settings
+from tests.conftest import own_client
 from tests.factories import bearer, create_tenant
 from tests.operations.test_execute import execute
 
@@ -169,24 +165,6 @@ async def test_minimum_inputs_are_what_execute_answers_for_an_empty_input(client
         assert op["minimum_inputs"], spec.operation_id  # an empty input never suffices
 
 
-@asynccontextmanager
-async def deployment_client(database_dsn: str, conn, **settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app of its own with the given settings, on the test's rolled-back connection."""
-    application = create_app(make_settings(database_dsn, **settings))
-    async with application.router.lifespan_context(application):
-        db = SavepointDb(conn)
-
-        async def test_conn():
-            async with db.lock, conn.transaction():
-                yield conn
-
-        application.dependency_overrides[get_conn] = test_conn
-        application.dependency_overrides[get_db] = lambda: db
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
-
-
 async def test_the_deployment_s_order_and_http_settings_are_shown(database_dsn, conn, client, tenant):
     headers = bearer(tenant.tokens[Role.member])
     defaults = await catalog(client, headers)
@@ -194,7 +172,7 @@ async def test_the_deployment_s_order_and_http_settings_are_shown(database_dsn, 
     prospeo = next(p for p in defaults["company.enrich.profile"]["providers"] if p["provider"] == "prospeo")
     assert (prospeo["timeout_seconds"], prospeo["max_retries"]) == (30, 2)
 
-    async with deployment_client(
+    async with own_client(
         database_dsn,
         conn,
         provider_order={"company.enrich.profile": ["leadmagic", "prospeo"]},

@@ -8,9 +8,9 @@ import pytest
 from app.auth.context import AuthContext, AuthMethod, Role
 from app.errors import RateLimited
 from app.ratelimit import Limit, RateLimiter
-from tests.conftest import TEST_SECRETS, SavepointDb
+from tests.conftest import TEST_SECRETS, SavepointDb, own_client
 from tests.factories import bearer, create_tenant, create_token, jwt_for
-from tests.reliability.test_rate_limit import assert_limited, limited_client
+from tests.reliability.test_rate_limit import assert_limited
 
 
 async def test_the_tokens_of_one_org_share_its_cap_and_other_orgs_are_unaffected(database_dsn, conn):
@@ -18,7 +18,7 @@ async def test_the_tokens_of_one_org_share_its_cap_and_other_orgs_are_unaffected
     first = own.headers(Role.org_admin)
     second_token, _ = await create_token(conn, own.org.id, Role.org_admin)
     second = bearer(second_token)
-    async with limited_client(
+    async with own_client(
         database_dsn,
         conn,
         rate_limit_per_minute=60,

@@ -3,45 +3,20 @@ Retry-After and the error envelope, and every other credential keeps its full ra
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
 from app.auth.context import Role
 from app.config import Settings
-from app.db import get_conn, get_db
 from app.errors import RateLimited
-from app.main import create_app
 from app.ratelimit import Bucket, Limit, SharedBuckets
 from app.repositories import rate_limits as rate_limits_repo
-from tests.conftest import TEST_SECRETS, SavepointDb, make_settings
+from tests.conftest import TEST_SECRETS, SavepointDb, own_client
 from tests.factories import bearer, create_token, jwt_for
 from tests.reliability.conftest import record
 from tests.reliability.schema import SCHEMA, tenant_paths
 from tests.reliability.world import build_world
-
-
-@asynccontextmanager
-async def limited_client(database_dsn: str, conn, **limits) -> AsyncIterator[httpx.AsyncClient]:
-    """An app of its own with the given limits, on the test's rolled-back connection."""
-    application = create_app(make_settings(database_dsn, **limits))
-    async with application.router.lifespan_context(application):
-        # one connection runs one statement at a time: requests (and their short transactions)
-        # take turns on one lock
-        db = SavepointDb(conn)
-
-        async def test_conn():
-            async with db.lock, conn.transaction():
-                yield conn
-
-        application.dependency_overrides[get_conn] = test_conn
-        application.dependency_overrides[get_db] = lambda: db
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
-        ) as client:
-            yield client
 
 
 def assert_limited(r: httpx.Response, per_minute: int | None = None, burst: int | None = None) -> int:
@@ -64,7 +39,7 @@ def assert_limited(r: httpx.Response, per_minute: int | None = None, burst: int 
 async def test_each_credential_has_its_own_bucket(database_dsn, conn):
     world = await build_world(conn)
     tenant = world.own.tenant
-    async with limited_client(
+    async with own_client(
         database_dsn,
         conn,
         rate_limit_per_minute=60,
@@ -126,7 +101,7 @@ async def test_two_api_processes_share_every_bucket_exactly(database_dsn, conn):
         "login_account_attempts_per_minute": 1,
         "login_account_attempts_burst": 3,
     }
-    async with limited_client(database_dsn, conn, **limits) as one, limited_client(database_dsn, conn, **limits) as two:
+    async with own_client(database_dsn, conn, **limits) as one, own_client(database_dsn, conn, **limits) as two:
         hog = tenant.headers(Role.org_admin)
         statuses = [(await c.post("/api/companies/list", json={}, headers=hog)).status_code for c in (one, two) * 4]
         assert statuses.count(200) == 4 and statuses[4:] == [429] * 4, statuses
@@ -145,7 +120,7 @@ async def test_two_api_processes_share_every_bucket_exactly(database_dsn, conn):
 
 async def test_a_flooding_client_cannot_starve_a_polite_one(database_dsn, conn):
     world = await build_world(conn)
-    async with limited_client(database_dsn, conn, rate_limit_per_minute=600, rate_limit_burst=20) as client:
+    async with own_client(database_dsn, conn, rate_limit_per_minute=600, rate_limit_burst=20) as client:
         hog = world.own.tenant.headers(Role.org_admin)
         polite = world.own.tenant.headers(Role.member)
 

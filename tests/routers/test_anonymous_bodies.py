@@ -3,16 +3,11 @@ implausibly authenticated request with a body is answered 401 before the body is
 stays anonymous with a small body limit; authenticated callers keep large bodies up to the limit."""
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 
 from app.auth.context import Role
-from app.db import get_conn, get_db
-from app.main import create_app
-from tests.conftest import TEST_SECRETS, SavepointDb, make_settings
+from tests.conftest import TEST_SECRETS, own_client
 from tests.factories import bearer, create_tenant
 
 HUGE = 9_600_000
@@ -95,23 +90,6 @@ async def test_the_early_401_matches_the_one_without_a_body(client):
     assert (early.status_code, early.json()) == (401, r.json())
 
 
-@asynccontextmanager
-async def small_limit_client(database_dsn: str, conn, **settings) -> AsyncIterator[httpx.AsyncClient]:
-    application = create_app(make_settings(database_dsn, **settings))
-    async with application.router.lifespan_context(application):
-        db = SavepointDb(conn)
-
-        async def test_conn():
-            async with db.lock, conn.transaction():
-                yield conn
-
-        application.dependency_overrides[get_conn] = test_conn
-        application.dependency_overrides[get_db] = lambda: db
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
-
-
 def entities(n: int, pad: int) -> list[dict]:
     return [{"entity_type": "company", "input": {"domain": f"c{i}.example.com", "name": "n" * pad}} for i in range(n)]
 
@@ -119,7 +97,7 @@ def entities(n: int, pad: int) -> list[dict]:
 async def test_authenticated_large_bodies_work_up_to_the_limit(database_dsn, conn):
     tenant = await create_tenant(conn)
     limit = 256 * 1024
-    async with small_limit_client(database_dsn, conn, max_body_bytes=limit) as client:
+    async with own_client(database_dsn, conn, max_body_bytes=limit) as client:
         body = {
             "blueprint_id": str(tenant.blueprint.id),
             "company_id": str(tenant.company_a.id),
