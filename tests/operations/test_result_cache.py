@@ -3,6 +3,7 @@ app on the real database, counting provider calls with respx."""
 
 import asyncio
 import uuid
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -26,6 +27,29 @@ LEADMAGIC_PHONE = "https://leadmagic.provider.test/v1/people/mobile-finder"
 
 def linkedin_ads() -> httpx.Response:
     return httpx.Response(200, json={"ads": [], "paging": {"total": 0}})
+
+
+class HeldVerifier(NamedTuple):
+    """MillionVerifier's route, holding every request until `release` is set; `entered` is set
+    by the first request to arrive."""
+
+    route: respx.Route
+    entered: asyncio.Event
+    release: asyncio.Event
+
+
+def hold_verifier(*answers: httpx.Response) -> HeldVerifier:
+    """Answers `answers` in turn once released; "ok" to every request when none are given. Call it
+    inside `respx.mock`."""
+    entered, release = asyncio.Event(), asyncio.Event()
+    replies = iter(answers)
+
+    async def verdict(request):
+        entered.set()
+        await release.wait()
+        return next(replies) if answers else mv("ok")
+
+    return HeldVerifier(respx.get(MV).mock(side_effect=verdict), entered, release)
 
 
 @pytest.fixture
@@ -233,14 +257,7 @@ class TestSingleFlight:
     ):
         arrived = _CountingFlights()
         monkeypatch.setattr(execute_service, "_flights", arrived)
-        entered, release = asyncio.Event(), asyncio.Event()
-
-        async def slow_verdict(request):
-            entered.set()
-            await release.wait()
-            return mv("ok")
-
-        route = respx.get(MV).mock(side_effect=slow_verdict)
+        route, entered, release = hold_verifier()
         calls = asyncio.gather(*(_verify(pclient, tenant, "jane@acme.com") for _ in range(5)))
         await asyncio.wait_for(entered.wait(), 10)
         # every other lookup has found the one in flight before the provider answers
@@ -257,15 +274,7 @@ class TestSingleFlight:
     async def test_when_the_leader_fails_one_waiter_calls_again_for_all(self, pclient, tenant, shared_db, monkeypatch):
         arrived = _CountingFlights()
         monkeypatch.setattr(execute_service, "_flights", arrived)
-        entered, release = asyncio.Event(), asyncio.Event()
-        answers_given = iter([httpx.Response(500), mv("ok")])
-
-        async def verdict(request):
-            entered.set()
-            await release.wait()
-            return next(answers_given)
-
-        route = respx.get(MV).mock(side_effect=verdict)
+        route, entered, release = hold_verifier(httpx.Response(500), mv("ok"))
         options = {"providers": ["millionverifier"]}
         calls = asyncio.gather(*(_verify(pclient, tenant, "jane@acme.com", options) for _ in range(3)))
         await asyncio.wait_for(entered.wait(), 10)
@@ -287,14 +296,7 @@ class TestSingleFlight:
         monkeypatch.setattr(execute_service, "CLAIM_POLL_SECONDS", 0.01)
         arrived = _CountingFlights()
         monkeypatch.setattr(execute_service, "_flights", arrived)
-        entered, release = asyncio.Event(), asyncio.Event()
-
-        async def slow_verdict(request):
-            entered.set()
-            await release.wait()
-            return mv("ok")
-
-        route = respx.get(MV).mock(side_effect=slow_verdict)
+        route, entered, release = hold_verifier()
         engine = provider_app.state.engine
         auth = AuthContext(
             org_id=tenant.org.id, company_id=None, user_id=None, role=None, auth_method=AuthMethod.internal
@@ -414,14 +416,7 @@ class TestPipelineSteps:
 
         arrived = _CountingFlights()
         monkeypatch.setattr(execute_service, "_flights", arrived)
-        entered, release = asyncio.Event(), asyncio.Event()
-
-        async def slow_verdict(request):
-            entered.set()
-            await release.wait()
-            return mv("ok")
-
-        route = respx.get(MV).mock(side_effect=slow_verdict)
+        route, entered, release = hold_verifier()
         blueprint = await create_blueprint(conn, tenant.org.id, (VERIFY,))
         people = [
             {"entity_type": "person", "input": {"full_name": f"P{i}", "work_email": "Jane@Acme.com"}} for i in range(5)
