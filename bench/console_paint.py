@@ -13,7 +13,9 @@ import time
 import typer
 from playwright.sync_api import sync_playwright
 
-FLAGS = [
+# Debian's chromium, headless and quiet: no network of its own, no first-run work (the browser
+# tests in tests/console launch it with these too)
+CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -28,7 +30,7 @@ FCP = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).s
 
 def main(email: str, password: str, base: str = "http://127.0.0.1:8000", chromium: str = "/usr/bin/chromium") -> None:
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
         page.goto(base + "/console/login")
         page.locator("#email").fill(email)

@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from app.config import REPO_ROOT
 from app.console import CONSOLE_DIST
+from bench.console_paint import CHROMIUM_FLAGS
 from tests.conftest import TEST_SECRETS
 from tests.e2e.stack import data, running_stack, wait_until
 from tests.sandbox_server import start_sandbox
@@ -33,16 +34,6 @@ from tests.sandbox_server import start_sandbox
 pytestmark = pytest.mark.xdist_group("console")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AXE = REPO_ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = os.environ.get("DEX_CONSOLE_SCREENSHOTS")
 DESKTOP = {"width": 1280, "height": 860}
