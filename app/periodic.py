@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 LEADER_LOCK_KEY = 0x6465782D6C656164
 TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
 ALIVE = "SELECT 1"
+# what a lost or broken lock connection raises. asyncpg's InternalClientError is not an
+# InterfaceError: it comes when a terminated backend's error arrives while the protocol expects
+# another reply (seen under CI load after pg_terminate_backend), and it must step the leader down
+# like the others rather than end the loop for good
+CONNECTION_LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, TimeoutError)
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
@@ -75,7 +80,7 @@ class Election:
             if await self.conn.fetchval(TRY_LOCK, self.lock_key):
                 self.leading = True
                 log.info("this process runs the periodic jobs (%s)", ", ".join(j.name for j in self.jobs))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as e:
+        except CONNECTION_LOST as e:
             log.warning("periodic jobs: campaign failed: %s", e)
             await self._drop()
         return self.leading
@@ -87,7 +92,7 @@ class Election:
             return []
         try:
             await self.conn.fetchval(ALIVE)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as e:
+        except CONNECTION_LOST as e:
             # the lock went with the connection: another process may hold it now
             log.warning("periodic jobs: lost the leader connection, stepping down: %s", e)
             await self._drop()
@@ -129,5 +134,5 @@ class Election:
             # closing the session releases the lock; terminate() if the server does not answer
             try:
                 await asyncio.wait_for(conn.close(), timeout=2)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            except CONNECTION_LOST:
                 conn.terminate()
